@@ -1,0 +1,11 @@
+// The public face of the Unikraft Cloud API v1 client.
+export * from './account.js'
+export {type ClientOptions, type RequestOptions, UkcClient, isUuid, refOf} from './client.js'
+export {type BatchResult, allOrThrow, decodeEnvelope, errorForHttpStatus, errorForItem, firstOrThrow, isFailed} from './envelope.js'
+export * from './errors.js'
+export * from './instances.js'
+export {LOCAL_METRO, METROS, type Metro, baseUrlForMetro} from './metro.js'
+export * from './services.js'
+export {type Credentials, decodeToken, displayUser, encodeToken} from './token.js'
+export {loopbackAwareLookup, trustedRoots} from './transport.js'
+export * from './types.js'

@@ -1,0 +1,52 @@
+import {type RequestOptions, type UkcClient, refOf} from './client.js'
+import type {BatchResult} from './envelope.js'
+import type {CreateInstanceRequest, Instance, InstanceLog, InstanceState} from './types.js'
+
+const KEY = 'instances'
+
+export function createInstance(client: UkcClient, request: CreateInstanceRequest): Promise<BatchResult<Instance>> {
+  return client.call<Instance>('POST', '/instances', KEY, {body: request})
+}
+
+/** All instances with details (no body), or the named ones. */
+export function getInstances(client: UkcClient, ids?: string[]): Promise<BatchResult<Instance>> {
+  const body = ids && ids.length > 0 ? ids.map(refOf) : undefined
+  return client.call<Instance>('GET', '/instances', KEY, {body, idempotent: true})
+}
+
+export function startInstances(client: UkcClient, ids: string[], waitTimeoutMs?: number): Promise<BatchResult<Instance>> {
+  const body = ids.map((id) => ({...refOf(id), ...(waitTimeoutMs === undefined ? {} : {wait_timeout_ms: waitTimeoutMs})}))
+  return client.call<Instance>('PUT', '/instances/start', KEY, {body, idempotent: true, timeoutMs: timeoutFor(waitTimeoutMs)})
+}
+
+export function stopInstances(
+  client: UkcClient,
+  ids: string[],
+  options: {force?: boolean; drainTimeoutMs?: number} = {},
+): Promise<BatchResult<Instance>> {
+  const body = ids.map((id) => ({
+    ...refOf(id),
+    force: options.force ?? false,
+    ...(options.drainTimeoutMs === undefined ? {} : {drain_timeout_ms: options.drainTimeoutMs}),
+  }))
+  return client.call<Instance>('PUT', '/instances/stop', KEY, {body, idempotent: true, timeoutMs: timeoutFor(options.drainTimeoutMs)})
+}
+
+export function deleteInstances(client: UkcClient, ids: string[]): Promise<BatchResult<Instance>> {
+  return client.call<Instance>('DELETE', '/instances', KEY, {body: ids.map(refOf)})
+}
+
+/** Blocks (server side) until each instance reaches `state` or `timeoutMs` passes. */
+export function waitInstances(client: UkcClient, ids: string[], state: InstanceState, timeoutMs: number, options: RequestOptions = {}): Promise<BatchResult<Instance>> {
+  const body = ids.map((id) => ({...refOf(id), state, timeout_ms: timeoutMs}))
+  return client.call<Instance>('GET', '/instances/wait', KEY, {...options, body, idempotent: true, timeoutMs: timeoutFor(timeoutMs)})
+}
+
+/** A window of an instance's console: negative offset counts from the end. */
+export function getInstanceLogs(client: UkcClient, id: string, offset: number, limit: number): Promise<BatchResult<InstanceLog>> {
+  return client.call<InstanceLog>('GET', '/instances/log', KEY, {body: [{...refOf(id), offset, limit}], idempotent: true})
+}
+
+function timeoutFor(serverWaitMs?: number): number | undefined {
+  return serverWaitMs && serverWaitMs > 0 ? serverWaitMs + 30_000 : undefined
+}

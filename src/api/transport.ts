@@ -1,0 +1,92 @@
+import dns from 'node:dns'
+import http from 'node:http'
+import https from 'node:https'
+import type {LookupFunction} from 'node:net'
+import tls from 'node:tls'
+
+import {NetworkError} from './errors.js'
+
+export interface HttpRequest {
+  method: string
+  url: URL
+  headers: Record<string, string>
+  body?: string
+  timeoutMs: number
+  /** Extra CA certificates (PEM) trusted besides the system roots, e.g. the local platform's CA. */
+  ca?: string
+  signal?: AbortSignal
+}
+
+export interface HttpResponse {
+  status: number
+  headers: http.IncomingHttpHeaders
+  text: string
+}
+
+/** RFC 6761: names under `localhost` are loopback; the local platform's public FQDNs rely on it. */
+export const loopbackAwareLookup: LookupFunction = (hostname, options, callback) => {
+  if (hostname === 'localhost' || hostname.endsWith('.localhost')) {
+    const family = typeof options === 'object' && options.family === 6 ? 6 : 4
+    const address = family === 6 ? '::1' : '127.0.0.1'
+    if (typeof options === 'object' && options.all) {
+      ;(callback as unknown as (e: null, a: Array<{address: string; family: number}>) => void)(null, [{address, family}])
+    } else {
+      callback(null, address, family)
+    }
+    return
+  }
+  dns.lookup(hostname, options, callback)
+}
+
+const rootsWith = new Map<string, string[]>()
+/** System roots plus an extra CA: node's `ca` option replaces the roots, so both are passed. */
+export function trustedRoots(ca?: string): string[] | undefined {
+  if (!ca) return undefined
+  let roots = rootsWith.get(ca)
+  if (!roots) {
+    roots = [...tls.rootCertificates, ca]
+    rootsWith.set(ca, roots)
+  }
+  return roots
+}
+
+/** One HTTP exchange over node:http(s); every failure to get an answer is a NetworkError naming the URL. */
+export function send(request: HttpRequest): Promise<HttpResponse> {
+  const {url} = request
+  const isHttps = url.protocol === 'https:'
+  const lib = isHttps ? https : http
+  const headers = {...request.headers}
+  if (request.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(request.body))
+  return new Promise((resolve, reject) => {
+    const req = lib.request(
+      url,
+      {
+        method: request.method,
+        headers,
+        lookup: loopbackAwareLookup,
+        ...(isHttps ? {ca: trustedRoots(request.ca)} : {}),
+        signal: request.signal,
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8')}))
+        res.on('error', (error) => reject(networkError(url, error)))
+      },
+    )
+    req.setTimeout(request.timeoutMs, () => {
+      req.destroy(Object.assign(new Error(`timed out after ${request.timeoutMs} ms`), {code: 'ETIMEDOUT'}))
+    })
+    req.on('error', (error) => reject(networkError(url, error)))
+    req.end(request.body)
+  })
+}
+
+function networkError(url: URL, error: Error & {code?: string}): NetworkError {
+  if (error instanceof NetworkError) return error
+  const reason = error.code ? `${error.code}${error.message && !error.message.includes(error.code) ? ` (${error.message})` : ''}` : error.message
+  return Object.assign(
+    new NetworkError(`could not reach the API at ${url.origin}${url.pathname}: ${reason}`, 'check your network and --metro; for the local platform run `ukc local status`', error),
+    {retryable: true, errno: error.code},
+  )
+}

@@ -1,0 +1,225 @@
+// Shapes of the Unikraft Cloud REST API v1 objects, after the Go SDK's JSON tags
+// (../shared/reference/ukc-cli-api.md §2). Optional where the API omits them.
+
+export type InstanceState = 'stopped' | 'starting' | 'running' | 'draining' | 'stopping' | 'standby' | 'template'
+export type RestartPolicy = 'never' | 'always' | 'on-failure'
+export type ScaleToZeroPolicy = 'off' | 'on' | 'idle'
+export type Handler = 'tls' | 'http' | 'redirect'
+
+/** Fields every item of a batch response may carry (Go `APIResponseCommon`). */
+export interface ItemStatus {
+  status?: 'success' | 'error'
+  message?: string
+  /** Per-item error code (see ErrorCode). */
+  error?: number
+}
+
+/** `{uuid}` or `{name}`: how every batch endpoint addresses an object. */
+export type ObjectRef = {uuid: string; name?: never} | {name: string; uuid?: never}
+
+export interface ScaleToZero {
+  policy: ScaleToZeroPolicy
+  stateful?: boolean
+  cooldown_time_ms?: number
+  enabled?: boolean
+}
+
+export interface ServicePort {
+  port: number
+  destination_port?: number
+  handlers?: Handler[]
+}
+
+export interface DomainRef {
+  fqdn: string
+  certificate?: {uuid?: string; name?: string; state?: string}
+}
+
+export interface InstanceServiceGroupRef {
+  uuid: string
+  name: string
+  domains?: DomainRef[]
+}
+
+export interface InstanceVolume {
+  uuid: string
+  name: string
+  at: string
+  readonly: boolean
+}
+
+export interface Instance extends ItemStatus {
+  uuid: string
+  name: string
+  created_at?: string
+  state?: InstanceState
+  image?: string
+  memory_mb?: number
+  vcpus?: number
+  args?: string[]
+  env?: Record<string, string>
+  start_count?: number
+  restart_count?: number
+  started_at?: string
+  stopped_at?: string
+  uptime_ms?: number
+  restart_policy?: RestartPolicy
+  restart?: {attempt: number; next_at?: string}
+  stop_reason?: number
+  stop_code?: number
+  exit_code?: number
+  boot_time_us?: number
+  net_time_us?: number
+  scale_to_zero?: ScaleToZero
+  private_fqdn?: string
+  private_ip?: string
+  service_group?: InstanceServiceGroupRef
+  volumes?: InstanceVolume[]
+  features?: string[]
+  previous_state?: InstanceState
+}
+
+export interface ServiceGroup extends ItemStatus {
+  uuid: string
+  name: string
+  created_at?: string
+  persistent?: boolean
+  autoscale?: boolean
+  soft_limit?: number
+  hard_limit?: number
+  services?: ServicePort[]
+  domains?: DomainRef[]
+  instances?: Array<{uuid: string; name: string}>
+}
+
+export interface Image extends ItemStatus {
+  digest: string
+  tags?: string[]
+  initrd?: boolean
+  size_in_bytes?: number
+  args?: string
+  kernel_args?: string
+  labels?: Record<string, string>
+}
+
+export interface Quotas extends ItemStatus {
+  uuid: string
+  used: {
+    instances: number
+    live_instances: number
+    live_vcpus: number
+    live_memory_mb: number
+    service_groups: number
+    services: number
+    volumes: number
+    total_volume_mb: number
+  }
+  hard: {
+    instances: number
+    live_vcpus: number
+    live_memory_mb: number
+    service_groups: number
+    services: number
+    volumes: number
+    total_volume_mb: number
+  }
+  limits: {
+    min_memory_mb: number
+    max_memory_mb: number
+    min_vcpus: number
+    max_vcpus: number
+    min_volume_mb: number
+    max_volume_mb: number
+    min_autoscale_size: number
+    max_autoscale_size: number
+  }
+}
+
+export interface InstanceLog extends ItemStatus {
+  uuid: string
+  name: string
+  /** base64 of the console bytes in `range`. */
+  output?: string
+  range?: {start: number; end: number}
+  available?: {start: number; end: number}
+  state?: InstanceState
+}
+
+/** Domain item in a create request: a name ending in `.` is an FQDN, otherwise a subdomain. */
+export interface DomainSpec {
+  name: string
+  certificate?: ObjectRef
+}
+
+export type ServiceGroupSpec = ObjectRef | {services?: ServicePort[]; domains?: DomainSpec[]; name?: string}
+
+export interface VolumeSpec {
+  uuid?: string
+  name?: string
+  size_mb?: number
+  at: string
+  readonly?: boolean
+}
+
+export interface CreateInstanceRequest {
+  image: string
+  name?: string
+  args?: string[]
+  env?: Record<string, string>
+  memory_mb?: number
+  vcpus?: number
+  restart_policy?: RestartPolicy
+  scale_to_zero?: ScaleToZero
+  volumes?: VolumeSpec[]
+  service_group?: ServiceGroupSpec
+  autostart?: boolean
+  replicas?: number
+  wait_timeout_ms?: number
+  features?: string[]
+}
+
+export interface CreateServiceRequest {
+  name?: string
+  services: ServicePort[]
+  domains: DomainSpec[]
+  soft_limit?: number
+  hard_limit?: number
+}
+
+/** The response envelope of every API call. */
+export interface Envelope<K extends string = string, T = unknown> {
+  status: 'success' | 'partial_success' | 'error'
+  message?: string
+  errors?: Array<{status?: number; message?: string}>
+  data?: Partial<Record<K, T[]>>
+  op_time_us?: number
+}
+
+/** Per-item error codes (Go SDK client/errors.go, iota order). */
+export const ErrorCode = {
+  UnknownError: 0,
+  NotSupported: 1,
+  WrongMethod: 2,
+  NoAPIEndpoint: 3,
+  FailNotAll: 4,
+  TooMany: 5,
+  Unknown: 6,
+  Invalid: 7,
+  NotFound: 8,
+  NoFree: 9,
+  FailedOperation: 10,
+  FailedWrongVMState: 11,
+  TimedOut: 12,
+  MissingID: 13,
+  NotAllowed: 14,
+  Attached: 15,
+  MalformedRequest: 16,
+  NotBoth: 17,
+  AddService: 18,
+  Quota: 19,
+  GuestMemoryTooSmall: 20,
+  NotAttached: 21,
+  TooLong: 22,
+  AlreadyExists: 23,
+  CannotBeUsed: 24,
+} as const

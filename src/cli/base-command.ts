@@ -1,0 +1,141 @@
+import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+
+import {ExitCode, UkcClient, UkcError} from '../api/index.js'
+import {localDir} from '../platform/info.js'
+import {canPrompt, prompts, useColor} from './interaction.js'
+import {OUTPUT_FORMATS, type OutputFormat} from './render.js'
+import {type Target, clientFor, resolveTarget} from './target.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/**
+ * The one command base: global flags, target resolution (metro, token, the local platform),
+ * output formats, colour, prompts and the mapping of typed errors to one line + hint + exit code.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    metro: Flags.string({
+      summary: 'Unikraft Cloud metro (fra, dal, sfo, sin, was, legacy fra0…, local) or a full API URL.',
+      env: 'UKC_METRO',
+      helpGroup: 'GLOBAL',
+    }),
+    token: Flags.string({summary: 'Unikraft Cloud access token (base64 of user:secret).', env: 'UKC_TOKEN', helpGroup: 'GLOBAL'}),
+    profile: Flags.string({summary: 'Saved profile to use.', env: 'UKC_PROFILE', helpGroup: 'GLOBAL'}),
+    output: Flags.string({
+      char: 'o',
+      summary: 'Output format: table, list, json (API objects) or raw (the API response body).',
+      options: [...OUTPUT_FORMATS],
+      env: 'UKC_OUTPUT',
+      helpGroup: 'GLOBAL',
+    }),
+    'no-color': Flags.boolean({summary: 'Print no ANSI colours (also NO_COLOR, TERM=dumb, non-TTY).', helpGroup: 'GLOBAL'}),
+    'no-prompt': Flags.boolean({summary: 'Never prompt; fail instead when input is missing.', env: 'UKC_NO_PROMPT', helpGroup: 'GLOBAL'}),
+  }
+
+  /** The format used when neither -o nor --json is given. */
+  static defaultOutput: OutputFormat = 'table'
+
+  protected flags!: BaseFlags<T>
+  protected args!: BaseArgs<T>
+  private target?: Target
+  private apiClient?: UkcClient
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (this.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as BaseArgs<T>
+  }
+
+  /** The output format in effect; `--json` wins. */
+  protected get format(): OutputFormat {
+    if (this.jsonEnabled()) return 'json'
+    return (this.flags.output as OutputFormat | undefined) ?? (this.ctor as typeof BaseCommand).defaultOutput
+  }
+
+  protected get color(): boolean {
+    return useColor({noColor: this.flags['no-color'], json: this.format === 'json' || this.format === 'raw'})
+  }
+
+  protected get interactive(): boolean {
+    return canPrompt({noPrompt: this.flags['no-prompt'], json: this.jsonEnabled()})
+  }
+
+  protected async resolveTarget(options: {autoStart?: boolean} = {}): Promise<Target> {
+    this.target ??= await resolveTarget({
+      metro: this.flags.metro,
+      token: this.flags.token,
+      profile: this.flags.profile,
+      configDir: this.config.configDir,
+      localDir: localDir(this.config.dataDir),
+      autoStart: options.autoStart ?? true,
+      notice: (line) => this.logToStderr(line),
+    })
+    return this.target
+  }
+
+  protected async client(): Promise<UkcClient> {
+    this.apiClient ??= clientFor(await this.resolveTarget())
+    return this.apiClient
+  }
+
+  /** Data goes to stdout; `this.log` is silenced under --json by oclif. */
+  protected out(text: string): void {
+    if (text !== '') process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+  }
+
+  /** Progress, notices and warnings go to stderr (never under --json). */
+  protected note(text: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(`${text}\n`)
+  }
+
+  /** Asks on a TTY; outside one, refuses unless `yes` was given. */
+  protected async confirmDestructive(question: string, yes: boolean | undefined, flagHint = '--yes'): Promise<void> {
+    if (yes) return
+    if (!this.interactive) return
+    if (!(await prompts.confirm(question, false))) {
+      throw new UkcError('aborted', {exitCode: ExitCode.Usage, hint: `pass ${flagHint} to skip this question`, code: 'ABORTED'})
+    }
+  }
+
+  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
+    const {message, hint, exitCode, code} = describeError(error)
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify({error: {code, message, ...(hint ? {hint} : {}), exitCode}})}\n`)
+    } else {
+      process.stderr.write(`Error: ${message}\n`)
+      if (hint) process.stderr.write(`Try: ${hint}\n`)
+      if (process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
+    }
+    process.exitCode = exitCode
+    throw new Errors.ExitError(exitCode)
+  }
+}
+
+export function describeError(error: Error & {exitCode?: number; oclif?: {exit?: number}}): {
+  message: string
+  hint?: string
+  exitCode: number
+  code: string
+} {
+  if (error instanceof UkcError) return {message: error.message, hint: error.hint, exitCode: error.exitCode, code: error.code}
+  if (error.name === 'ExitPromptError' || error.name === 'AbortPromptError') {
+    return {message: 'interrupted', exitCode: ExitCode.Interrupted, code: 'INTERRUPTED'}
+  }
+  if (typeof error.oclif?.exit === 'number') {
+    // oclif's own parse errors (unknown flag, missing argument, bad option): usage errors.
+    const firstLine = error.message.split('\n')[0]
+    const exitCode = error.oclif.exit === 2 || error.oclif.exit === 1 ? ExitCode.Usage : error.oclif.exit
+    return {message: firstLine, hint: 'see `--help` for the usage', exitCode, code: 'USAGE'}
+  }
+  return {message: `unexpected error: ${error.message}`, hint: 'run again with DEBUG=1 for details', exitCode: ExitCode.Unexpected, code: 'UNEXPECTED'}
+}
