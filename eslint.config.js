@@ -23,6 +23,6 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: {globals: {process: 'readonly', console: 'readonly', URL: 'readonly'}},
+    languageOptions: {parserOptions: {projectService: false}, globals: {process: 'readonly', console: 'readonly', URL: 'readonly'}},
   },
 )
