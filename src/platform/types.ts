@@ -1,0 +1,104 @@
+// Contracts between the platform's parts. The API (api/, store/) owns the records; the runtime
+// (runtime/, network/, scaler/) runs them; the gateway (gateway/, tls/) routes public traffic.
+// Change a contract only together with every side that uses it.
+import type {Handler, InstanceState, RestartPolicy, ScaleToZero, ServicePort} from '../api/types.js'
+
+export type {Handler, InstanceState, RestartPolicy, ScaleToZero, ServicePort}
+
+/** A local user: one token, one private network. */
+export interface UserRecord {
+  uuid: string
+  /** Short name, e.g. `alice`; the token's user part is `robot$alice.users.kraftcloud`. */
+  name: string
+  /** Index of the user's private network: IPs 127.(16+index).x.y, backends 127.(32+index).x.y. */
+  index: number
+  token: string
+}
+
+/** An instance as the platform stores it (the API's Instance object is derived from it). */
+export interface InstanceRecord {
+  uuid: string
+  name: string
+  user: string // UserRecord.uuid
+  image: string // as requested, e.g. `postgres:16` (resolved to a catalog entry)
+  args: string[]
+  env: Record<string, string>
+  memory_mb: number
+  vcpus: number
+  restart_policy: RestartPolicy
+  scale_to_zero: ScaleToZero
+  features: string[]
+  /** Private network address (loopback range 127.16.0.0/12, never a real private range). */
+  private_ip: string
+  /** Where the instance process listens; the platform's private endpoints forward here. */
+  backend_ip: string
+  /** Ports the instance serves on (image ports plus service destination ports). */
+  ports: number[]
+  service_uuid?: string
+  volumes: Array<{uuid: string; name: string; at: string; readonly: boolean}>
+  state: InstanceState
+  /** What the user last asked for: `running` (start/autostart) or `stopped`. Restored after a platform restart. */
+  desired: 'running' | 'stopped'
+  created_at: string
+  started_at?: string
+  stopped_at?: string
+  start_count: number
+  restart_count: number
+  restart_attempt: number
+  next_restart_at?: string
+  stop_reason?: number
+  stop_code?: number
+  exit_code?: number
+  boot_time_us?: number
+  pid?: number
+}
+
+export interface ServiceRecord {
+  uuid: string
+  name: string
+  user: string
+  created_at: string
+  persistent: boolean
+  soft_limit: number
+  hard_limit: number
+  services: ServicePort[]
+  /** Public FQDNs without trailing dot, lower case, e.g. `my-svc.local.localhost`. */
+  domains: string[]
+}
+
+/** Where a connection for an instance goes once the instance is ready. */
+export interface BackendAddress {
+  host: string
+  port: number
+}
+
+/**
+ * Implemented by the runtime, called by the private endpoints and the gateway for every connection
+ * to an instance. `open` wakes a standby instance and holds the caller until it accepts connections.
+ */
+export interface ConnectionTracker {
+  /** Resolves with the backend to connect to; rejects when the instance cannot take connections. */
+  open(instanceUuid: string, port: number, via: 'public' | 'private'): Promise<BackendAddress>
+  /** Bytes moved on one of the instance's connections (drives the `idle` policy); cheap. */
+  activity(instanceUuid: string): void
+  /** One of the instance's connections ended. */
+  close(instanceUuid: string): void
+}
+
+/** What the gateway needs to route one public FQDN. */
+export interface GatewayRoute {
+  serviceUuid: string
+  services: ServicePort[]
+  softLimit: number
+  hardLimit: number
+  /** Attached instances; the gateway balances across those running or on standby. */
+  instances: Array<{uuid: string; state: InstanceState}>
+}
+
+/** Implemented by the state side; the gateway asks it for each new connection. */
+export interface RouteTable {
+  /** By FQDN (lower case, no trailing dot); undefined = no service on this URL. */
+  route(fqdn: string): GatewayRoute | undefined
+}
+
+export type Logger = (line: string) => void
