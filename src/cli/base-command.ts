@@ -1,6 +1,6 @@
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
-import {ExitCode, UkcClient, UkcError} from '../api/index.js'
+import {ExitCode, type ItemStatus, UkcClient, UkcError, errorForItem, isFailed} from '../api/index.js'
 import {localDir} from '../platform/info.js'
 import {canPrompt, prompts, useColor} from './interaction.js'
 import {OUTPUT_FORMATS, type OutputFormat} from './render.js'
@@ -40,12 +40,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
+  /** Every positional argument, in order (for commands with `strict = false`). */
+  protected positional: string[] = []
   private target?: Target
   private apiClient?: UkcClient
 
   public override async init(): Promise<void> {
     await super.init()
-    const {args, flags} = await this.parse({
+    const {args, argv, flags} = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (this.ctor as typeof BaseCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
@@ -54,6 +56,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
+    this.positional = argv.map(String)
   }
 
   /** The output format in effect; `--json` wins. */
@@ -98,6 +101,36 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (!this.jsonEnabled()) process.stderr.write(`${text}\n`)
   }
 
+  /**
+   * Prints data in the format in effect: `table`/`list` through `render`, `json` as the API objects
+   * (oclif prints the returned result itself under --json), `raw` as the API response body.
+   */
+  protected show(data: unknown, raw: string | undefined, render: (format: 'table' | 'list') => string): void {
+    const format = this.format
+    if (format === 'json') {
+      if (!this.jsonEnabled()) this.out(JSON.stringify(data, null, 2))
+    } else if (format === 'raw') {
+      this.out(raw ?? JSON.stringify(data))
+    } else {
+      this.out(render(format))
+    }
+  }
+
+  /**
+   * Partial success of a batch call: each failed item is reported on stderr as
+   * `Error: <name>: <message>` and the exit code becomes the first failure's (4 not found, 5
+   * conflict, …). Returns the items that succeeded.
+   */
+  protected settleBatch<I extends ItemStatus & {uuid?: string; name?: string}>(items: I[]): I[] {
+    const failed = items.filter(isFailed)
+    for (const item of failed) {
+      const error = errorForItem(item)
+      process.stderr.write(`Error: ${error.message}\n`)
+      process.exitCode ||= error.exitCode
+    }
+    return items.filter((item) => !isFailed(item))
+  }
+
   /** Asks on a TTY; outside one, refuses unless `yes` was given. */
   protected async confirmDestructive(question: string, yes: boolean | undefined, flagHint = '--yes'): Promise<void> {
     if (yes) return
@@ -119,6 +152,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.exitCode = exitCode
     throw new Errors.ExitError(exitCode)
   }
+}
+
+/**
+ * Command ids for every combination of a topic's names and a verb's names, minus the canonical
+ * one: `commandAliases(['instance', 'inst'], ['list', 'ls'])` → `instance:ls`, `inst:list`, `inst:ls`.
+ */
+export function commandAliases(topics: readonly string[], verbs: readonly string[]): string[] {
+  const ids = topics.flatMap((topic) => verbs.map((verb) => `${topic}:${verb}`))
+  return ids.slice(1)
 }
 
 export function describeError(error: Error & {exitCode?: number; oclif?: {exit?: number}}): {
