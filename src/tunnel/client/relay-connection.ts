@@ -1,0 +1,234 @@
+// The client's one WebSocket to the relay: connects with the tunnel token, pings on a heartbeat and
+// drops the connection when pongs stop, and reconnects with capped exponential backoff while the
+// listeners keep running. Every stream rides the current session; when it drops, they are reset.
+import {EventEmitter} from 'node:events'
+import type {LookupFunction} from 'node:net'
+import type net from 'node:net'
+
+import WebSocket from 'ws'
+
+import {CloseCode, MAX_FRAME_BYTES, SUBPROTOCOL} from '../protocol.js'
+import {MuxSession} from '../session.js'
+import type {TunnelStream} from '../stream.js'
+
+export interface RelayEndpoint {
+  /** `wss://<fqdn>/` (or `ws://host:port/` for a relay without TLS in tests). */
+  url: string
+  /** Dial this address instead of resolving the URL's host (the local platform's gateway). */
+  connectHost?: string
+  /** Extra CA (PEM) to trust, e.g. the local platform's; the system roots are used otherwise. */
+  ca?: string | string[]
+  /** The tunnel token: sent as a bearer token, never logged. */
+  token: string
+}
+
+export interface RelayConnectionOptions {
+  endpoint: RelayEndpoint
+  heartbeatMs: number
+  /** Upper bound of the reconnect delay. */
+  maxBackoffMs?: number
+  handshakeTimeoutMs?: number
+  /**
+   * Called after consecutive failures (with their count) before the next attempt; may return a new
+   * endpoint, e.g. after recreating a relay that is gone.
+   */
+  recover?: (failures: number, lastError: Error) => Promise<RelayEndpoint | undefined>
+  log: (line: string) => void
+  onStreamClosed?: (stream: TunnelStream, reason?: string) => void
+}
+
+export interface RelayConnectionEvents {
+  up: [session: MuxSession]
+  down: [reason: string, retryInMs: number]
+  /** The relay refused us for good (401/403): retrying would not help. */
+  fatal: [error: RelayHandshakeError]
+}
+
+export class RelayHandshakeError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'RelayHandshakeError'
+  }
+}
+
+export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
+  private endpoint: RelayEndpoint
+  private current?: MuxSession
+  private ws?: WebSocket
+  private failures = 0
+  private retryTimer?: NodeJS.Timeout
+  private heartbeatTimer?: NodeJS.Timeout
+  private stopped = false
+  private lastError?: Error
+  /** When the next attempt is due while down (for "retrying in" messages). */
+  private nextAttemptAt = 0
+
+  constructor(private readonly options: RelayConnectionOptions) {
+    super()
+    this.endpoint = options.endpoint
+  }
+
+  /** The live session, if connected. */
+  get session(): MuxSession | undefined {
+    return this.current?.open ? this.current : undefined
+  }
+
+  get retryInMs(): number {
+    return Math.max(0, this.nextAttemptAt - Date.now())
+  }
+
+  get lastFailure(): string | undefined {
+    return this.lastError?.message
+  }
+
+  /** Connects once; resolves on success, rejects with the first failure (the caller decides to retry). */
+  async connect(): Promise<MuxSession> {
+    this.stopped = false
+    const ws = await this.dial()
+    return this.adopt(ws)
+  }
+
+  /** Keeps trying until connected or stopped. */
+  async connectWithRetry(deadlineMs: number): Promise<MuxSession> {
+    const until = Date.now() + deadlineMs
+    for (;;) {
+      try {
+        return await this.connect()
+      } catch (error) {
+        if (error instanceof RelayHandshakeError && (error.status === 401 || error.status === 403)) throw error
+        this.failures++
+        if (Date.now() >= until) throw error
+        await new Promise((resolve) => setTimeout(resolve, Math.min(this.backoff(), Math.max(0, until - Date.now()))))
+      }
+    }
+  }
+
+  /** Closes the session with 1000 and stops reconnecting. */
+  close(): void {
+    this.stopped = true
+    clearTimeout(this.retryTimer)
+    clearInterval(this.heartbeatTimer)
+    this.current?.close(CloseCode.Normal, 'tunnel closed')
+    this.ws?.terminate()
+  }
+
+  private backoff(): number {
+    return Math.min(this.options.maxBackoffMs ?? 5_000, 200 * 2 ** Math.min(this.failures, 10))
+  }
+
+  private dial(): Promise<WebSocket> {
+    const {url, connectHost, ca, token} = this.endpoint
+    const target = new URL(url)
+    const lookup: LookupFunction | undefined = connectHost
+      ? (_host, options, callback) => {
+          const family = connectHost.includes(':') ? 6 : 4
+          if (typeof options === 'object' && options.all) (callback as unknown as (e: null, a: Array<{address: string; family: number}>) => void)(null, [{address: connectHost, family}])
+          else callback(null, connectHost, family)
+        }
+      : undefined
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, SUBPROTOCOL, {
+        headers: {Authorization: `Bearer ${token}`, ...(connectHost ? {Host: target.hostname} : {})},
+        perMessageDeflate: false,
+        maxPayload: MAX_FRAME_BYTES,
+        handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000,
+        ...(ca ? {ca} : {}),
+        ...(lookup ? {lookup} : {}),
+      })
+      let settled = false
+      ws.on('unexpected-response', (req, res) => {
+        const where = res.headers.location ? ` (location: ${res.headers.location})` : ''
+        const status = res.statusCode ?? 0
+        const reason = status === 401 || status === 403 ? 'the relay rejected the tunnel token' : `the relay answered HTTP ${status} ${res.statusMessage ?? ''}`.trim()
+        settled = true
+        req.destroy()
+        ws.terminate()
+        reject(new RelayHandshakeError(status, `${reason}${where}`))
+      })
+      ws.once('open', () => {
+        settled = true
+        resolve(ws)
+      })
+      ws.once('error', (error) => {
+        if (!settled) {
+          settled = true
+          reject(error)
+        }
+      })
+    })
+  }
+
+  private adopt(ws: WebSocket): MuxSession {
+    this.ws = ws
+    this.failures = 0
+    ;(ws as unknown as {_socket?: net.Socket})._socket?.setNoDelay(true)
+    let lastSeen = Date.now()
+    const seen = (): void => {
+      lastSeen = Date.now()
+    }
+    const session = new MuxSession(ws, {onActivity: seen, onStreamClosed: this.options.onStreamClosed})
+    ws.on('pong', seen)
+    ws.on('error', (error) => {
+      this.lastError = error
+    })
+    clearInterval(this.heartbeatTimer)
+    this.heartbeatTimer = setInterval(() => {
+      if (Date.now() - lastSeen > this.options.heartbeatMs * 3) {
+        this.lastError = new Error('relay stopped answering heartbeats')
+        ws.terminate()
+        return
+      }
+      ws.ping()
+    }, this.options.heartbeatMs)
+    ws.once('close', (code, reason) => {
+      clearInterval(this.heartbeatTimer)
+      if (this.current === session) this.current = undefined
+      if (this.stopped) return
+      const why = this.lastError?.message ?? (reason.length > 0 ? reason.toString() : `closed with code ${code}`)
+      this.scheduleReconnect(`tunnel connection lost: ${why}`)
+    })
+    this.current = session
+    this.emit('up', session)
+    return session
+  }
+
+  private scheduleReconnect(reason: string): void {
+    if (this.stopped) return
+    const delay = this.backoff()
+    this.nextAttemptAt = Date.now() + delay
+    this.emit('down', reason, delay)
+    clearTimeout(this.retryTimer)
+    this.retryTimer = setTimeout(() => void this.attempt(), delay)
+  }
+
+  private async attempt(): Promise<void> {
+    if (this.stopped) return
+    try {
+      if (this.failures > 0 && this.options.recover && this.lastError) {
+        const replacement = await this.options.recover(this.failures, this.lastError)
+        if (replacement) this.endpoint = replacement
+      }
+      if (this.stopped) return
+      const ws = await this.dial()
+      if (this.stopped) {
+        ws.terminate()
+        return
+      }
+      this.lastError = undefined
+      this.adopt(ws)
+      this.options.log('tunnel connection restored')
+    } catch (error) {
+      this.lastError = error as Error
+      this.failures++
+      if (error instanceof RelayHandshakeError && (error.status === 401 || error.status === 403) && !this.options.recover) {
+        this.stopped = true
+        this.emit('fatal', error)
+        return
+      }
+      this.scheduleReconnect(`relay unreachable: ${(error as Error).message}`)
+    }
+  }
+}

@@ -1,0 +1,9 @@
+// The public face of the tunnel: mappings, the client bridge, the relay (as a library) and its args.
+export {parseBind, parseMapping, parseMappings, targetAddress, type TargetKind, type TunnelMapping} from './mappings.js'
+export {parseDurationMs} from './duration.js'
+export {type ActiveForward, type ForwardSpec, TunnelClient, type TunnelClientOptions} from './client/tunnel-client.js'
+export {type RelayEndpoint, RelayHandshakeError} from './client/relay-connection.js'
+export {hashToken} from './relay/auth.js'
+export {RELAY_DEFAULT_PORT, parseRelayConfig, relayArgs, type RelayConfig} from './relay/config.js'
+export {RelayServer} from './relay/server.js'
+export {CloseCode, DEFAULT_WINDOW, FrameType, ResetCode, SUBPROTOCOL, describeReset} from './protocol.js'

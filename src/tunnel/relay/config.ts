@@ -1,0 +1,59 @@
+// The relay's configuration: listen address from the platform's env, the rest from its args (which the
+// API shows to anyone who can list instances, hence a token hash rather than the token).
+import {parseArgs} from 'node:util'
+
+export interface RelayConfig {
+  host: string
+  port: number
+  /** SHA-256 of the tunnel token, 32 bytes. */
+  tokenHash: Buffer
+  /** Targets this relay may dial, as "host:port" (lower-case host). */
+  allow: string[]
+  /** Exit when no client heartbeat arrived for this long. */
+  heartbeatTimeoutMs: number
+  /** Source address for target connections (the instance's private IP). */
+  localAddress?: string
+  /** hosts-format file for `*.internal` names. */
+  hostsFile?: string
+}
+
+export const RELAY_DEFAULT_PORT = 8080
+
+/** Builds the argv the CLI passes when it creates the relay instance. */
+export function relayArgs(options: {tokenHash: string; allow: string[]; heartbeatTimeoutMs: number}): string[] {
+  return [`--token-sha256=${options.tokenHash}`, ...options.allow.map((a) => `--allow=${a}`), `--heartbeat-timeout-ms=${options.heartbeatTimeoutMs}`]
+}
+
+export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayConfig {
+  const {values} = parseArgs({
+    args: argv,
+    options: {
+      'token-sha256': {type: 'string'},
+      allow: {type: 'string', multiple: true},
+      'heartbeat-timeout-ms': {type: 'string'},
+    },
+    strict: true,
+  })
+  const hash = values['token-sha256'] ?? ''
+  if (!/^[0-9a-f]{64}$/i.test(hash)) throw new Error('--token-sha256 must be 64 hex digits')
+  const allow = (values.allow ?? []).flatMap((a) => a.split(',')).map(normaliseTarget).filter((a) => a !== '')
+  if (allow.length === 0) throw new Error('at least one --allow=host:port is required')
+  const timeout = Number(values['heartbeat-timeout-ms'] ?? 30_000)
+  if (!Number.isFinite(timeout) || timeout < 100) throw new Error('--heartbeat-timeout-ms must be a number ≥ 100')
+  const port = Number(env.PORT ?? RELAY_DEFAULT_PORT)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT ${env.PORT} is not a port`)
+  return {
+    host: env.UKC_LISTEN_HOST || '0.0.0.0',
+    port,
+    tokenHash: Buffer.from(hash, 'hex'),
+    allow,
+    heartbeatTimeoutMs: timeout,
+    localAddress: env.UKC_PRIVATE_IP || undefined,
+    hostsFile: env.UKC_HOSTS_FILE || undefined,
+  }
+}
+
+/** "Host:Port" → "host:port"; IPv6 hosts keep their brackets. */
+export function normaliseTarget(target: string): string {
+  return target.trim().toLowerCase()
+}

@@ -1,0 +1,70 @@
+// Where the relay may connect: only the allow-listed "host:port" targets of this tunnel, with
+// `*.internal` names looked up in the platform's hosts file (re-read each time: it is rewritten when
+// instances come and go), falling back to the system resolver (real Unikraft Cloud's private DNS).
+import dns from 'node:dns/promises'
+import fs from 'node:fs/promises'
+import net from 'node:net'
+
+import {normaliseTarget} from './config.js'
+
+export interface TargetAddress {
+  host: string
+  port: number
+}
+
+export class TargetNotAllowed extends Error {}
+export class TargetLookupFailed extends Error {}
+
+export function splitTarget(target: string): TargetAddress | undefined {
+  const match = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/i.exec(target)
+  if (!match) return undefined
+  const port = Number(match[3])
+  if (port < 1 || port > 65535) return undefined
+  return {host: (match[1] ?? match[2] ?? '').toLowerCase(), port}
+}
+
+export class TargetPolicy {
+  private readonly allowed: Set<string>
+
+  constructor(
+    allow: string[],
+    private readonly hostsFile?: string,
+  ) {
+    this.allowed = new Set(allow.map(normaliseTarget))
+  }
+
+  /** The address to dial for `target`, or throws TargetNotAllowed / TargetLookupFailed. */
+  async resolve(target: string): Promise<TargetAddress> {
+    const wanted = normaliseTarget(target)
+    const address = splitTarget(wanted)
+    if (!address || !this.allowed.has(wanted)) throw new TargetNotAllowed(`${target} is not a target of this tunnel`)
+    if (net.isIP(address.host)) return address
+    return {host: await this.lookup(address.host), port: address.port}
+  }
+
+  private async lookup(name: string): Promise<string> {
+    if (this.hostsFile && name.endsWith('.internal')) {
+      const ip = await lookupHostsFile(this.hostsFile, name)
+      if (ip) return ip
+    }
+    try {
+      return (await dns.lookup(name)).address
+    } catch {
+      throw new TargetLookupFailed(`${name} did not resolve`)
+    }
+  }
+}
+
+async function lookupHostsFile(file: string, name: string): Promise<string | undefined> {
+  let text: string
+  try {
+    text = await fs.readFile(file, 'utf8')
+  } catch {
+    return undefined
+  }
+  for (const line of text.split('\n')) {
+    const [ip, ...names] = line.replace(/#.*/, '').trim().split(/\s+/)
+    if (ip && names.some((n) => n.toLowerCase() === name)) return ip
+  }
+  return undefined
+}

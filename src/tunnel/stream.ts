@@ -1,0 +1,173 @@
+// One TCP connection carried as a stream of a multiplexed session: copies socket reads into DATA
+// frames and DATA frames into socket writes, with per-stream credit so neither side buffers more than
+// one window, EOF for half-close and RST for aborts. The same class runs on the client (local app
+// socket) and on the relay (target socket).
+import type net from 'node:net'
+
+import {ResetCode, describeReset, encodeData, encodeEof, encodeRst, encodeWindow} from './protocol.js'
+
+/** What a stream needs from its session. */
+export interface StreamSession {
+  /** Sends one encoded frame; `done` runs once it has been handed to the kernel (or failed). */
+  send(frame: Buffer, done?: (error?: Error) => void): void
+  /** True while the WebSocket's own buffer is above its high-water mark. */
+  congested(): boolean
+  /** Parks a paused stream until the WebSocket buffer drains. */
+  waitForDrain(stream: TunnelStream): void
+  /** The stream is finished (cleanly or not) and can be forgotten. */
+  release(stream: TunnelStream, reason?: string): void
+}
+
+export class TunnelStream {
+  private sendCredit: number
+  /** Bytes received but not yet flushed to the socket: never more than one window. */
+  private unflushed = 0
+  /** Bytes flushed to the socket since credit was last returned. */
+  private toCredit = 0
+  private eofSent = false
+  private eofReceived = false
+  private resetReceived = false
+  private released = false
+  private paused = false
+  private error?: Error
+  /** Set when the peer aborted the stream: why, in words. */
+  remoteReset?: string
+
+  constructor(
+    readonly id: number,
+    readonly socket: net.Socket,
+    private readonly session: StreamSession,
+    readonly window: number,
+  ) {
+    this.sendCredit = window
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => this.onSocketData(chunk))
+    socket.on('end', () => this.onSocketEnd())
+    socket.on('error', (error) => {
+      this.error ??= error
+    })
+    socket.on('close', () => this.onSocketClose())
+  }
+
+  // --- socket → frames ---
+
+  private onSocketData(chunk: Buffer): void {
+    this.sendCredit -= chunk.length
+    this.session.send(encodeData(this.id, chunk), (error) => {
+      if (!error && this.paused) this.maybeResume()
+    })
+    if (this.sendCredit <= 0 || this.session.congested()) this.pause()
+  }
+
+  private onSocketEnd(): void {
+    this.eofSent = true
+    this.session.send(encodeEof(this.id))
+    // Our read side is done; Node closes the socket once the peer's EOF has ended our write side.
+  }
+
+  private onSocketClose(): void {
+    if (!this.resetReceived && !(this.eofSent && this.eofReceived)) {
+      const reason = this.error ? (this.error as NodeJS.ErrnoException).code ?? this.error.message : 'closed before end of stream'
+      this.session.send(encodeRst(this.id, ResetCode.Aborted, reason))
+    }
+    this.finish(this.error?.message)
+  }
+
+  private pause(): void {
+    if (this.paused) return
+    this.paused = true
+    this.socket.pause()
+    if (this.sendCredit > 0) this.session.waitForDrain(this)
+  }
+
+  /** Called when credit returns or the WebSocket drains. */
+  maybeResume(): void {
+    if (!this.paused || this.released) return
+    if (this.sendCredit <= 0) return
+    if (this.session.congested()) {
+      this.session.waitForDrain(this)
+      return
+    }
+    this.paused = false
+    this.socket.resume()
+  }
+
+  // --- frames → socket ---
+
+  onData(data: Buffer): void {
+    if (this.released || this.eofReceived) return
+    if (this.unflushed + data.length > this.window) {
+      this.abort(ResetCode.ProtocolError, 'peer exceeded the stream window')
+      return
+    }
+    this.unflushed += data.length
+    const length = data.length
+    this.socket.write(data, (error) => {
+      this.unflushed -= length
+      if (error || this.released) return
+      this.toCredit += length
+      // Batch credit so a bulk transfer costs one WINDOW frame per quarter window, not per chunk.
+      if (this.toCredit >= this.window / 4 || this.unflushed === 0) {
+        this.session.send(encodeWindow(this.id, this.toCredit))
+        this.toCredit = 0
+      }
+    })
+  }
+
+  onEof(): void {
+    if (this.released || this.eofReceived) return
+    this.eofReceived = true
+    this.socket.end()
+  }
+
+  onReset(code: number, message: string): void {
+    if (this.released) return
+    this.resetReceived = true
+    this.remoteReset = describeReset(code, message)
+    this.error ??= new Error(this.remoteReset)
+    this.resetSocket()
+  }
+
+  onWindow(increment: number): void {
+    this.sendCredit += increment
+    this.maybeResume()
+  }
+
+  /** Aborts the stream from this side: RST to the peer, TCP reset to the local socket. */
+  abort(code: ResetCode, message: string): void {
+    if (this.released) return
+    this.resetReceived = true // suppress the generic RST of onSocketClose: this one is more precise
+    this.error ??= new Error(describeReset(code, message))
+    this.session.send(encodeRst(this.id, code, message))
+    this.resetSocket()
+  }
+
+  /** The session is gone: the local socket gets a reset, nothing is sent. */
+  drop(reason: string): void {
+    if (this.released) return
+    this.resetReceived = true
+    this.error ??= new Error(reason)
+    this.resetSocket()
+  }
+
+  get idle(): boolean {
+    return this.unflushed === 0
+  }
+
+  private resetSocket(): void {
+    const socket = this.socket
+    if (socket.destroyed) {
+      this.finish(this.error?.message)
+      return
+    }
+    // resetAndDestroy sends a TCP RST so the application sees an abort, not a clean EOF.
+    if (socket.connecting || typeof socket.resetAndDestroy !== 'function') socket.destroy()
+    else socket.resetAndDestroy()
+  }
+
+  private finish(reason?: string): void {
+    if (this.released) return
+    this.released = true
+    this.session.release(this, reason)
+  }
+}
