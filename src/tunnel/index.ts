@@ -1,6 +1,5 @@
 // The public face of the tunnel: mappings, the client bridge, the relay (as a library) and its args.
 export {parseBind, parseMapping, parseMappings, targetAddress, type TargetKind, type TunnelMapping} from './mappings.js'
-export {parseDurationMs} from './duration.js'
 export {type ActiveForward, type ForwardSpec, TunnelClient, type TunnelClientOptions} from './client/tunnel-client.js'
 export {type RelayEndpoint, RelayHandshakeError} from './client/relay-connection.js'
 export {hashToken} from './relay/auth.js'
