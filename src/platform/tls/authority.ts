@@ -67,22 +67,13 @@ export class CertificateAuthority {
 
   /**
    * The TLS context for a client's SNI name: the metro domain's wildcard leaf for `<domain>` and
-   * `<label>.<domain>`, a leaf of its own for any other (custom) FQDN.
+   * `<label>.<domain>`, a leaf of its own for any other (custom) FQDN. `domain` defaults to the one
+   * given to loadOrCreate (the gateway passes its own).
    */
-  secureContext(servername: string): tls.SecureContext {
-    const leaf = this.leaf(this.namesFor(servername.toLowerCase()))
+  secureContext(servername: string, domain = this.domain): tls.SecureContext {
+    const leaf = this.leaf(namesFor(servername.toLowerCase(), domain?.toLowerCase()))
     leaf.context ??= tls.createSecureContext({cert: leaf.cert, key: leaf.key})
     return leaf.context
-  }
-
-  private namesFor(servername: string): string[] {
-    const domain = this.domain
-    if (domain !== undefined) {
-      if (servername === domain) return [`*.${domain}`, domain]
-      const dot = servername.indexOf('.')
-      if (dot > 0 && servername.slice(dot + 1) === domain) return [`*.${domain}`, domain]
-    }
-    return [servername]
   }
 
   private leaf(names: string[]): CachedLeaf {
@@ -147,4 +138,14 @@ async function writeAtomic(file: string, content: string, mode: number): Promise
   // The umask may have cleared bits of `mode` (or kept none off): set it exactly.
   await fs.chmod(temp, mode)
   await fs.rename(temp, file)
+}
+
+/** The names a leaf for `servername` carries: the metro wildcard for the metro domain's names. */
+function namesFor(servername: string, domain: string | undefined): string[] {
+  if (domain !== undefined) {
+    if (servername === domain) return [`*.${domain}`, domain]
+    const dot = servername.indexOf('.')
+    if (dot > 0 && servername.slice(dot + 1) === domain) return [`*.${domain}`, domain]
+  }
+  return [servername]
 }

@@ -1,0 +1,24 @@
+// One keep-alive http.Agent per backend address, so requests reuse connections to instances.
+import http from 'node:http'
+import type {BackendAddress} from '../types.js'
+
+export class BackendAgents {
+  private readonly agents = new Map<string, http.Agent>()
+
+  for(backend: BackendAddress): http.Agent {
+    const key = `${backend.host}:${backend.port}`
+    let agent = this.agents.get(key)
+    if (agent === undefined) {
+      // lifo reuses the most recently used socket: the one least likely to have hit the backend's
+      // idle timeout. Idle sockets go after 30 s (or earlier when the backend announces Keep-Alive).
+      agent = new http.Agent({keepAlive: true, scheduling: 'lifo', timeout: 30_000})
+      this.agents.set(key, agent)
+    }
+    return agent
+  }
+
+  destroy(): void {
+    for (const agent of this.agents.values()) agent.destroy()
+    this.agents.clear()
+  }
+}

@@ -1,0 +1,137 @@
+// Least-connections across a service's instances, counting what the gateway itself has in flight
+// (connections in TCP mode, requests in HTTP mode), with the service's soft and hard limits.
+import type {BackendAddress, ConnectionTracker, GatewayRoute, InstanceState} from '../types.js'
+
+/** Why the gateway could not hand a connection to an instance. */
+export type RefusalReason = 'no-service' | 'hard-limit' | 'unavailable'
+
+export class GatewayRefusal extends Error {
+  constructor(
+    readonly reason: RefusalReason,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'GatewayRefusal'
+  }
+}
+
+/** How often at most a connection reports activity to the tracker (it only needs to beat the cooldown). */
+const ACTIVITY_INTERVAL_MS = 100
+
+/** One connection or request held on an instance; release it exactly once when it ends. */
+export class InstanceLease {
+  private lastActivity = 0
+  private released = false
+
+  constructor(
+    private readonly balancer: Balancer,
+    readonly uuid: string,
+    readonly backend: BackendAddress,
+  ) {}
+
+  /** Bytes moved: tell the tracker, at most every ACTIVITY_INTERVAL_MS. */
+  activity(): void {
+    const now = Date.now()
+    if (now - this.lastActivity < ACTIVITY_INTERVAL_MS) return
+    this.lastActivity = now
+    this.balancer.tracker.activity(this.uuid)
+  }
+
+  release(): void {
+    if (this.released) return
+    this.released = true
+    this.balancer.end(this.uuid, true)
+  }
+}
+
+const LIVE: ReadonlySet<InstanceState> = new Set(['running', 'starting'])
+
+export class Balancer {
+  private readonly inFlight = new Map<string, number>()
+  /** Rotates the starting point among equally loaded instances, so sequential requests spread. */
+  private turn = 0
+
+  constructor(readonly tracker: ConnectionTracker) {}
+
+  /** Connections/requests the gateway has open (or opening) on an instance. */
+  load(uuid: string): number {
+    return this.inFlight.get(uuid) ?? 0
+  }
+
+  /**
+   * Picks an instance of `route`, opens a connection on it through the tracker (which may hold while a
+   * standby instance wakes) and returns the lease. Another instance is tried when the tracker refuses one.
+   */
+  async acquire(route: GatewayRoute, destinationPort: number): Promise<InstanceLease> {
+    const tried = new Set<string>()
+    let lastError: unknown
+    for (;;) {
+      const uuid = this.pick(route, tried)
+      if (uuid === undefined) {
+        if (lastError !== undefined) throw new GatewayRefusal('unavailable', `instance unavailable: ${(lastError as Error).message}`)
+        throw tried.size === 0 && hasCandidates(route)
+          ? new GatewayRefusal('hard-limit', 'every instance of the service is at its hard limit')
+          : new GatewayRefusal('no-service', 'no instance can take connections')
+      }
+      tried.add(uuid)
+      this.inFlight.set(uuid, this.load(uuid) + 1)
+      try {
+        const backend = await this.tracker.open(uuid, destinationPort, 'public')
+        return new InstanceLease(this, uuid, backend)
+      } catch (error) {
+        this.end(uuid, false)
+        lastError = error
+      }
+    }
+  }
+
+  /** Called by InstanceLease.release and for opens the tracker refused (then without tracker.close). */
+  end(uuid: string, opened: boolean): void {
+    const load = this.load(uuid) - 1
+    if (load > 0) this.inFlight.set(uuid, load)
+    else this.inFlight.delete(uuid)
+    if (opened) this.tracker.close(uuid)
+  }
+
+  /**
+   * Running instances under the soft limit first (fewest in flight); when all reached it, a standby
+   * instance (opening it wakes it); then the least loaded under the hard limit; else none.
+   */
+  pick(route: GatewayRoute, exclude: ReadonlySet<string> = new Set()): string | undefined {
+    const instances = route.instances
+    const count = instances.length
+    if (count === 0) return undefined
+    const start = this.turn++ % count
+    let underSoft: string | undefined
+    let underSoftLoad = Infinity
+    let standby: string | undefined
+    let standbyLoad = Infinity
+    let underHard: string | undefined
+    let underHardLoad = Infinity
+    for (let i = 0; i < count; i++) {
+      const instance = instances[(start + i) % count]!
+      if (exclude.has(instance.uuid)) continue
+      const live = LIVE.has(instance.state)
+      if (!live && instance.state !== 'standby') continue
+      const load = this.load(instance.uuid)
+      if (load >= route.hardLimit) continue
+      if (live && load < route.softLimit && load < underSoftLoad) {
+        underSoft = instance.uuid
+        underSoftLoad = load
+      }
+      if (!live && load < route.softLimit && load < standbyLoad) {
+        standby = instance.uuid
+        standbyLoad = load
+      }
+      if (load < underHardLoad) {
+        underHard = instance.uuid
+        underHardLoad = load
+      }
+    }
+    return underSoft ?? standby ?? underHard
+  }
+}
+
+function hasCandidates(route: GatewayRoute): boolean {
+  return route.instances.some((i) => LIVE.has(i.state) || i.state === 'standby')
+}
