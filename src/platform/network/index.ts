@@ -1,0 +1,5 @@
+// The per-user private network: private endpoints owned by the platform, `.internal` names.
+export {PrivateEndpoint, type PrivateEndpointOptions} from './private-endpoint.js'
+export {resolveInternal, writeHostsFile, type InternalName} from './hosts-file.js'
+export {mayConnect, networkIndexOf} from './address-scope.js'
+export {splice, type SpliceHooks} from './socket-splice.js'
