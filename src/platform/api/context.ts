@@ -1,0 +1,34 @@
+// What the API needs from the rest of the platform. The runtime (helper C's Runtime) satisfies
+// InstanceRuntime structurally; tests pass a fake.
+import type {Image, InstanceState} from '../../api/types.js'
+import type {Store} from '../store/index.js'
+import type {Logger} from '../types.js'
+
+export interface ResolvedImage {
+  ports: number[]
+  digest: string
+}
+
+export interface InstanceRuntime {
+  readonly catalog: {
+    list(): Image[]
+    /** Throws an Error with a user-facing message for unknown images or missing host binaries. */
+    resolve(ref: string): ResolvedImage
+  }
+  start(uuid: string): Promise<void>
+  stop(uuid: string, options: {force: boolean; drainTimeoutMs: number; reason: 'user' | 'platform'}): Promise<void>
+  remove(uuid: string): Promise<void>
+  waitFor(uuid: string, state: InstanceState, timeoutMs: number): Promise<InstanceState>
+  logs(uuid: string, offset: number, limit: number): {output: Buffer; range: {start: number; end: number}; available: {start: number; end: number}}
+  refreshNames(userUuid: string): void
+}
+
+export interface ApiContext {
+  store: Store
+  runtime: InstanceRuntime
+  /** Metro domain, e.g. `local.localhost`. */
+  domain: string
+  log: Logger
+  /** Makes the gateway serve these published ports (other than 443/80); called before answering. */
+  publish(ports: number[]): Promise<void>
+}

@@ -1,0 +1,62 @@
+// Records → API objects (reference §2.5 "Instance object", §2.6 service object).
+import type {Instance, ServiceGroup} from '../../api/types.js'
+import type {InstanceRecord, ServiceRecord} from '../types.js'
+import type {ApiContext} from './context.js'
+
+const LIVE = new Set(['running', 'draining', 'stopping', 'standby'])
+
+export function serviceRef(ctx: ApiContext, serviceUuid: string | undefined): Instance['service_group'] {
+  const service = serviceUuid ? ctx.store.service(serviceUuid) : undefined
+  if (!service) return undefined
+  return {uuid: service.uuid, name: service.name, domains: service.domains.map((fqdn) => ({fqdn}))}
+}
+
+export function presentInstance(ctx: ApiContext, record: InstanceRecord, now = Date.now()): Instance & {status: 'success'} {
+  const startedAt = record.started_at ? Date.parse(record.started_at) : undefined
+  const service_group = serviceRef(ctx, record.service_uuid)
+  return {
+    status: 'success',
+    uuid: record.uuid,
+    name: record.name,
+    created_at: record.created_at,
+    state: record.state,
+    image: record.image,
+    memory_mb: record.memory_mb,
+    vcpus: record.vcpus,
+    args: record.args,
+    env: record.env,
+    start_count: record.start_count,
+    restart_count: record.restart_count,
+    ...(record.started_at ? {started_at: record.started_at} : {}),
+    ...(record.stopped_at ? {stopped_at: record.stopped_at} : {}),
+    uptime_ms: LIVE.has(record.state) && startedAt !== undefined ? Math.max(0, now - startedAt) : 0,
+    restart_policy: record.restart_policy,
+    restart: {attempt: record.restart_attempt, ...(record.next_restart_at ? {next_at: record.next_restart_at} : {})},
+    ...(record.stop_reason === undefined ? {} : {stop_reason: record.stop_reason}),
+    ...(record.stop_code === undefined ? {} : {stop_code: record.stop_code}),
+    ...(record.exit_code === undefined ? {} : {exit_code: record.exit_code}),
+    boot_time_us: record.boot_time_us ?? 0,
+    scale_to_zero: {...record.scale_to_zero, enabled: record.scale_to_zero.policy !== 'off'},
+    private_fqdn: `${record.name}.internal`,
+    private_ip: record.private_ip,
+    ...(service_group ? {service_group} : {}),
+    volumes: record.volumes,
+    features: record.features,
+  }
+}
+
+export function presentService(ctx: ApiContext, record: ServiceRecord): ServiceGroup & {status: 'success'} {
+  return {
+    status: 'success',
+    uuid: record.uuid,
+    name: record.name,
+    created_at: record.created_at,
+    persistent: record.persistent,
+    autoscale: false,
+    soft_limit: record.soft_limit,
+    hard_limit: record.hard_limit,
+    services: record.services,
+    domains: record.domains.map((fqdn) => ({fqdn})),
+    instances: ctx.store.attachedInstances(record.uuid).map((i) => ({uuid: i.uuid, name: i.name})),
+  }
+}

@@ -1,0 +1,90 @@
+// Method + path → operation. Global scope takes a JSON array body (or ?uuid=/?name=); local scope
+// (`/instances/{uuid}/…`) takes the uuid from the path and parameters from the query string.
+import type {UserRecord} from '../types.js'
+import type {ApiContext} from './context.js'
+import {type EnvelopeBody, envelope} from './envelope.js'
+import {RequestFailure} from './failures.js'
+import {InstanceOperations} from './instances.js'
+import {imagesList} from './images.js'
+import {quotasOf} from './quotas.js'
+import {createService, deleteServices, getServices} from './services.js'
+
+export interface ApiRequest {
+  method: string
+  /** Path below `/v1`, e.g. `/instances/start`. */
+  path: string
+  query: URLSearchParams
+  body: unknown
+  user: UserRecord
+}
+
+/** Query values as JSON values: numbers and booleans where they parse. */
+function queryAsBody(query: URLSearchParams, uuid: string): Record<string, unknown> {
+  const body: Record<string, unknown> = {uuid}
+  for (const [key, value] of query) {
+    if (key === 'uuid' || key === 'name' || key === 'details' || key === 'metrics') continue
+    body[key] = value === 'true' ? true : value === 'false' ? false : /^-?\d+$/.test(value) ? Number(value) : value
+  }
+  return body
+}
+
+const NO_QUERY = new URLSearchParams()
+
+export class Router {
+  readonly instances: InstanceOperations
+
+  constructor(private readonly ctx: ApiContext) {
+    this.instances = new InstanceOperations(ctx)
+  }
+
+  async handle(request: ApiRequest): Promise<EnvelopeBody> {
+    const {method, path, query, body, user} = request
+    const ops = this.instances
+    const parts = path.split('/').filter(Boolean)
+    const [collection, second, third] = parts
+    const route = `${method} /${parts.join('/')}`
+
+    if (collection === 'instances') {
+      if (parts.length === 1) {
+        if (method === 'POST') return ops.create(user, body)
+        if (method === 'GET') return ops.get(user, body, query)
+        if (method === 'DELETE') return ops.delete(user, body, query)
+      } else if (parts.length === 2) {
+        if (second === 'list' && method === 'GET') return ops.list(user)
+        if (second === 'start' && method === 'PUT') return ops.start(user, body, query)
+        if (second === 'stop' && method === 'PUT') return ops.stop(user, body, query)
+        if (second === 'wait' && (method === 'GET' || method === 'PUT')) return ops.wait(user, body, query)
+        if ((second === 'log' || second === 'console') && method === 'GET') return ops.log(user, body, query)
+        if (!['list', 'start', 'stop', 'wait', 'log', 'console'].includes(second)) {
+          const local = [queryAsBody(query, second)]
+          if (method === 'GET') return ops.get(user, local, NO_QUERY)
+          if (method === 'DELETE') return ops.delete(user, local, NO_QUERY)
+        }
+      } else if (parts.length === 3) {
+        const local = [queryAsBody(query, second)]
+        if (third === 'start' && method === 'PUT') return ops.start(user, local, NO_QUERY)
+        if (third === 'stop' && method === 'PUT') return ops.stop(user, local, NO_QUERY)
+        if ((third === 'log' || third === 'console') && method === 'GET') return ops.log(user, local, NO_QUERY)
+        if (third === 'wait' && (method === 'GET' || method === 'PUT')) return ops.wait(user, local, NO_QUERY)
+      }
+    } else if (collection === 'services') {
+      if (parts.length === 1) {
+        if (method === 'POST') return createService(this.ctx, user, body)
+        if (method === 'GET') return getServices(this.ctx, user, body, query)
+        if (method === 'DELETE') return deleteServices(this.ctx, user, body, query)
+      } else if (parts.length === 2) {
+        if (method === 'GET') return getServices(this.ctx, user, [{uuid: second}], NO_QUERY)
+        if (method === 'DELETE') return deleteServices(this.ctx, user, [{uuid: second}], NO_QUERY)
+      }
+    } else if (collection === 'images' && second === 'list' && parts.length === 2 && method === 'GET') {
+      return imagesList(this.ctx, body, query)
+    } else if (collection === 'users' && method === 'GET') {
+      if (parts.length === 2 && second === 'quotas') return envelope('quotas', [quotasOf(this.ctx, user)])
+      if (parts.length === 3 && third === 'quotas') {
+        if (second !== user.uuid) throw new RequestFailure(404, `No user with UUID '${second}'`)
+        return envelope('quotas', [quotasOf(this.ctx, user)])
+      }
+    }
+    throw new RequestFailure(404, `No API endpoint ${route}`)
+  }
+}

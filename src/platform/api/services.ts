@@ -1,0 +1,123 @@
+// Services (service groups): explicit ones (POST /services, persistent) and the implicit ones an
+// instance create makes (gone with their last instance).
+import crypto from 'node:crypto'
+
+import {ErrorCode} from '../../api/types.js'
+import type {ServicePort, ServiceRecord, UserRecord} from '../types.js'
+import type {ApiContext} from './context.js'
+import {type Item, eachItem, envelope, type EnvelopeBody} from './envelope.js'
+import {ItemFailure, alreadyExists, invalid} from './failures.js'
+import {type Json, isObject, onlyKnown} from './fields.js'
+import {generatedServiceName, randomSuffix, validName} from './names.js'
+import {presentService} from './present.js'
+import {type RefEntry, lookup, refEntries} from './refs.js'
+import {HARD} from './quotas.js'
+import {domainNames, limits, servicePorts} from './service-spec.js'
+
+export interface ServiceDraft {
+  name?: string
+  services: ServicePort[]
+  domains: string[]
+  soft_limit: number
+  hard_limit: number
+  persistent: boolean
+}
+
+/** Reads a service description (POST /services body, or an instance's `service_group`). */
+export function readServiceDraft(ctx: ApiContext, body: Json, persistent: boolean): ServiceDraft {
+  return {
+    ...(body.name === undefined || body.name === null ? {} : {name: validName(body.name)}),
+    services: servicePorts(body.services),
+    domains: domainNames(body.domains, ctx.domain).map((d) => d.fqdn),
+    ...limits(body),
+    persistent,
+  }
+}
+
+/**
+ * A new service record for the draft: checks name and domain clashes and generates what was not
+ * given. Synchronous, so that nothing can claim the same name between check and store.
+ */
+export function newServiceRecord(ctx: ApiContext, user: UserRecord, draft: ServiceDraft): ServiceRecord {
+  if (ctx.store.listServices(user.uuid).length >= HARD.service_groups) throw new ItemFailure(ErrorCode.Quota, 'Quota exhausted: too many services')
+  if (draft.name && ctx.store.serviceByName(user.uuid, draft.name)) throw alreadyExists(`Service with name '${draft.name}' already exists`)
+  let name = draft.name ?? ''
+  let domains = draft.domains
+  // A named service without domains gets `<name>-<8 random>`, an unnamed one `<adjective>-<noun>-<8 random>`
+  // as both its name and its subdomain (§4.3). Retried on the (unlikely) clash.
+  for (let tries = 0; !draft.name || draft.domains.length === 0; tries++) {
+    if (!draft.name) name = generatedServiceName()
+    if (draft.domains.length === 0) domains = [`${draft.name ? `${draft.name}-${randomSuffix(8)}` : name}.${ctx.domain}`]
+    const clash = (!draft.name && ctx.store.serviceByName(user.uuid, name)) || (draft.domains.length === 0 && ctx.store.serviceByDomain(domains[0]))
+    if (!clash || tries > 20) break
+  }
+  for (const fqdn of domains) {
+    if (ctx.store.serviceByDomain(fqdn)) throw alreadyExists(`Domain '${fqdn}' is already in use`)
+  }
+  return {
+    uuid: crypto.randomUUID(),
+    name,
+    user: user.uuid,
+    created_at: new Date().toISOString(),
+    persistent: draft.persistent,
+    soft_limit: draft.soft_limit,
+    hard_limit: draft.hard_limit,
+    services: draft.services,
+    domains,
+  }
+}
+
+/** Ports the gateway must serve besides 443 and 80. */
+export function extraPorts(service: ServiceRecord): number[] {
+  return service.services.map((s) => s.port).filter((p) => p !== 443 && p !== 80)
+}
+
+export function findService(ctx: ApiContext, user: UserRecord, entry: RefEntry): ServiceRecord {
+  return lookup(entry, 'service', (uuid) => ctx.store.service(uuid), (name) => ctx.store.serviceByName(user.uuid, name), user.uuid)
+}
+
+/** Implicit services go with their last instance (in memory; the caller flushes). */
+export function releaseIfOrphan(ctx: ApiContext, serviceUuid: string | undefined): void {
+  if (!serviceUuid) return
+  const service = ctx.store.service(serviceUuid)
+  if (service && !service.persistent && ctx.store.attachedInstances(serviceUuid).length === 0) ctx.store.removeService(serviceUuid)
+}
+
+const KEY = 'service_groups'
+
+export async function createService(ctx: ApiContext, user: UserRecord, body: unknown): Promise<EnvelopeBody> {
+  if (!isObject(body)) throw invalid('Malformed request: expected a JSON object')
+  onlyKnown(body, ['name', 'services', 'domains', 'soft_limit', 'hard_limit'])
+  const draft = readServiceDraft(ctx, body, true)
+  const items = await eachItem([draft], (d) => ({name: d.name}), async (d) => {
+    const record = newServiceRecord(ctx, user, d)
+    ctx.store.setService(record)
+    await ctx.store.flush()
+    await ctx.publish(extraPorts(record))
+    return presentService(ctx, record)
+  })
+  return envelope(KEY, items)
+}
+
+export async function getServices(ctx: ApiContext, user: UserRecord, body: unknown, query: URLSearchParams): Promise<EnvelopeBody> {
+  const entries = refEntries(body, query)
+  if (!entries) return envelope(KEY, ctx.store.listServices(user.uuid).map((s) => presentService(ctx, s)))
+  const items = await eachItem(entries, (e) => e, async (e) => presentService(ctx, findService(ctx, user, e)))
+  return envelope(KEY, items)
+}
+
+export async function deleteServices(ctx: ApiContext, user: UserRecord, body: unknown, query: URLSearchParams): Promise<EnvelopeBody> {
+  const entries = refEntries(body, query)
+  if (!entries) throw invalid('Malformed request: name the services to delete')
+  const items = await eachItem(entries, (e) => e, async (e) => {
+    const service = findService(ctx, user, e)
+    const attached = ctx.store.attachedInstances(service.uuid)
+    if (attached.length > 0) {
+      throw new ItemFailure(ErrorCode.Attached, `Service '${service.name}' still has ${attached.length} instance(s) attached`)
+    }
+    ctx.store.removeService(service.uuid)
+    await ctx.store.flush()
+    return {status: 'success', uuid: service.uuid, name: service.name}
+  })
+  return envelope(KEY, items)
+}

@@ -1,0 +1,3 @@
+// The platform's durable state (users, instances, services) and the gateway's route table.
+export {MAX_USERS, STATE_FILE, Store} from './store.js'
+export {StateFile} from './state-file.js'

@@ -1,0 +1,196 @@
+// The platform's durable state: users, instances, services. Reads come from memory; every change
+// is applied in memory and then written crash-safely (StateFile) before the caller's promise
+// resolves, so an acknowledged change survives kill -9.
+import crypto from 'node:crypto'
+import path from 'node:path'
+
+import type {GatewayRoute, InstanceRecord, RouteTable, ServiceRecord, UserRecord} from '../types.js'
+import {StateFile} from './state-file.js'
+
+export const STATE_FILE = 'state.json'
+/** Private networks are 127.(16+index)…, backends 127.(32+index)…: 16 users fit below 127.32. */
+export const MAX_USERS = 16
+const MAX_SEQ = 65534
+
+interface StoredState {
+  version: 1
+  users: UserRecord[]
+  instances: InstanceRecord[]
+  services: ServiceRecord[]
+  /** Per user: the last private-address sequence number handed out. */
+  seq: Record<string, number>
+}
+
+export class Store implements RouteTable {
+  private readonly users = new Map<string, UserRecord>()
+  private readonly byToken = new Map<string, UserRecord>()
+  private readonly instances = new Map<string, InstanceRecord>()
+  private readonly services = new Map<string, ServiceRecord>()
+  private readonly byDomain = new Map<string, string>()
+  private readonly seq: Record<string, number> = {}
+  private readonly file: StateFile<StoredState>
+
+  constructor(readonly dataDir: string) {
+    this.file = new StateFile(path.join(dataDir, STATE_FILE), () => ({
+      version: 1,
+      users: [...this.users.values()],
+      instances: [...this.instances.values()],
+      services: [...this.services.values()],
+      seq: this.seq,
+    }))
+    const stored = this.file.read()
+    for (const user of stored?.users ?? []) this.putUser(user)
+    for (const instance of stored?.instances ?? []) this.instances.set(instance.uuid, instance)
+    for (const service of stored?.services ?? []) this.setService(service)
+    Object.assign(this.seq, stored?.seq ?? {})
+  }
+
+  /** Writes the current state durably. */
+  flush(): Promise<void> {
+    return this.file.save()
+  }
+
+  // ---- users
+
+  listUsers(): UserRecord[] {
+    return [...this.users.values()].sort((a, b) => a.index - b.index)
+  }
+
+  user(uuid: string): UserRecord | undefined {
+    return this.users.get(uuid)
+  }
+
+  userByToken(token: string): UserRecord | undefined {
+    return this.byToken.get(token)
+  }
+
+  /** The named users exist afterwards (new ones get a fresh token); returns them in order. */
+  async ensureUsers(names: string[]): Promise<UserRecord[]> {
+    const result: UserRecord[] = []
+    for (const name of names) {
+      let user = [...this.users.values()].find((u) => u.name === name)
+      if (!user) {
+        const used = new Set([...this.users.values()].map((u) => u.index))
+        const index = [...Array(MAX_USERS).keys()].find((i) => !used.has(i))
+        if (index === undefined) throw new Error(`the local platform supports at most ${MAX_USERS} users`)
+        const secret = crypto.randomBytes(16).toString('hex')
+        const token = Buffer.from(`robot$${name}.users.kraftcloud:${secret}`).toString('base64')
+        user = {uuid: crypto.randomUUID(), name, index, token}
+        this.putUser(user)
+      }
+      result.push(user)
+    }
+    await this.flush()
+    return result
+  }
+
+  private putUser(user: UserRecord): void {
+    this.users.set(user.uuid, user)
+    this.byToken.set(user.token, user)
+  }
+
+  // ---- instances
+
+  instance(uuid: string): InstanceRecord | undefined {
+    return this.instances.get(uuid)
+  }
+
+  listInstances(userUuid?: string): InstanceRecord[] {
+    const all = [...this.instances.values()]
+    return userUuid === undefined ? all : all.filter((i) => i.user === userUuid)
+  }
+
+  instanceByName(userUuid: string, name: string): InstanceRecord | undefined {
+    for (const instance of this.instances.values()) if (instance.user === userUuid && instance.name === name) return instance
+    return undefined
+  }
+
+  /** Private and backend address for the user's next instance (never one in use). */
+  allocateAddresses(user: UserRecord): {private_ip: string; backend_ip: string} {
+    const used = new Set(this.listInstances(user.uuid).map((i) => i.private_ip))
+    let n = this.seq[user.uuid] ?? 0
+    for (let tries = 0; tries < MAX_SEQ; tries++) {
+      n = (n % MAX_SEQ) + 1
+      const private_ip = `127.${16 + user.index}.${n >> 8}.${n & 255}`
+      if (used.has(private_ip)) continue
+      this.seq[user.uuid] = n
+      return {private_ip, backend_ip: `127.${32 + user.index}.${n >> 8}.${n & 255}`}
+    }
+    throw new Error('no free private address left')
+  }
+
+  /** In memory only: callers batch their changes and then `await flush()` before answering. */
+  setInstance(record: InstanceRecord): void {
+    this.instances.set(record.uuid, record)
+  }
+
+  removeInstance(uuid: string): void {
+    this.instances.delete(uuid)
+  }
+
+  /** Applies a patch and makes it durable; undefined when the instance no longer exists. */
+  async updateInstance(uuid: string, patch: Partial<InstanceRecord>): Promise<InstanceRecord | undefined> {
+    const record = this.instances.get(uuid)
+    if (!record) return undefined
+    for (const [key, value] of Object.entries(patch)) {
+      // An explicit `undefined` in a patch clears the field (e.g. pid after exit).
+      if (value === undefined) delete (record as unknown as Record<string, unknown>)[key]
+      else (record as unknown as Record<string, unknown>)[key] = value
+    }
+    await this.flush()
+    return this.instances.get(uuid)
+  }
+
+  // ---- services
+
+  service(uuid: string): ServiceRecord | undefined {
+    return this.services.get(uuid)
+  }
+
+  listServices(userUuid?: string): ServiceRecord[] {
+    const all = [...this.services.values()]
+    return userUuid === undefined ? all : all.filter((s) => s.user === userUuid)
+  }
+
+  serviceByName(userUuid: string, name: string): ServiceRecord | undefined {
+    for (const service of this.services.values()) if (service.user === userUuid && service.name === name) return service
+    return undefined
+  }
+
+  /** Domains are public, so they are unique across all users. */
+  serviceByDomain(fqdn: string): ServiceRecord | undefined {
+    const uuid = this.byDomain.get(fqdn)
+    return uuid === undefined ? undefined : this.services.get(uuid)
+  }
+
+  attachedInstances(serviceUuid: string): InstanceRecord[] {
+    return [...this.instances.values()].filter((i) => i.service_uuid === serviceUuid)
+  }
+
+  /** In memory only, like setInstance. */
+  setService(service: ServiceRecord): void {
+    this.services.set(service.uuid, service)
+    for (const domain of service.domains) this.byDomain.set(domain, service.uuid)
+  }
+
+  removeService(uuid: string): void {
+    const service = this.services.get(uuid)
+    if (!service) return
+    this.services.delete(uuid)
+    for (const domain of service.domains) if (this.byDomain.get(domain) === uuid) this.byDomain.delete(domain)
+  }
+
+  // ---- RouteTable (the gateway asks for every new public connection)
+
+  route(fqdn: string): GatewayRoute | undefined {
+    const service = this.serviceByDomain(fqdn.toLowerCase().replace(/\.$/, ''))
+    if (!service) return undefined
+    return {
+      serviceUuid: service.uuid,
+      services: service.services,
+      softLimit: service.soft_limit,
+      hardLimit: service.hard_limit,
+      instances: this.attachedInstances(service.uuid).map((i) => ({uuid: i.uuid, state: i.state})),
+    }
+  }
+}
