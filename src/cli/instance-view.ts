@@ -215,3 +215,18 @@ function colourStateIf(text: string, instance: Instance, color: boolean | undefi
 
 /** The names of the `instance` topic (kraft's aliases), for commandAliases. */
 export const INSTANCE_TOPICS = ['instance', 'inst', 'instances', 'vm', 'vms'] as const
+
+/** What start/stop/restart/remove answer per instance: its state now and before. */
+export const INSTANCE_TRANSITION_COLUMNS: Column<Instance>[] = [
+  NAME,
+  {header: 'UUID', value: (i) => i.uuid ?? ''},
+  STATE,
+  {header: 'PREVIOUS STATE', value: (i) => i.previous_state ?? ''},
+]
+
+export function renderTransitions(instances: Instance[], format: 'table' | 'list', options: {color?: boolean} = {}): string {
+  if (instances.length === 0) return ''
+  return format === 'table'
+    ? renderTable(INSTANCE_TRANSITION_COLUMNS, instances, options)
+    : renderList(INSTANCE_TRANSITION_COLUMNS, instances, options)
+}
