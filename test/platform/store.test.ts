@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {after, describe, it} from 'node:test'
+
+import {Store} from '../../src/platform/store/index.js'
+import type {InstanceRecord} from '../../src/platform/types.js'
+
+function instance(user: string, uuid: string, addresses: {private_ip: string; backend_ip: string}): InstanceRecord {
+  return {
+    uuid, name: `i-${uuid}`, user, image: 'ukc/hello', args: [], env: {}, memory_mb: 128, vcpus: 1, restart_policy: 'never',
+    scale_to_zero: {policy: 'off'}, features: [], ...addresses, ports: [8080], volumes: [], state: 'stopped', desired: 'running',
+    created_at: new Date().toISOString(), start_count: 0, restart_count: 0, restart_attempt: 0,
+  }
+}
+
+describe('platform store', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-store-'))
+  after(() => fs.rmSync(dir, {recursive: true, force: true}))
+
+  it('keeps users, their tokens and instances across a reopen, in a 0600 file', async () => {
+    const store = new Store(dir)
+    const [alice, bob] = await store.ensureUsers(['alice', 'bob'])
+    assert.equal(alice.index, 0)
+    assert.equal(bob.index, 1)
+    assert.match(Buffer.from(alice.token, 'base64').toString(), /^robot\$alice\.users\.kraftcloud:[0-9a-f]{32}$/)
+    const a = store.allocateAddresses(alice)
+    assert.deepEqual(a, {private_ip: '127.16.0.1', backend_ip: '127.32.0.1'})
+    store.setInstance(instance(alice.uuid, 'one', a))
+    await store.flush()
+    await store.updateInstance('one', {state: 'running', pid: 42})
+    await store.updateInstance('one', {pid: undefined})
+
+    const reopened = new Store(dir)
+    assert.equal(reopened.userByToken(alice.token)?.name, 'alice')
+    const [again] = await reopened.ensureUsers(['alice'])
+    assert.equal(again.token, alice.token)
+    assert.equal(reopened.instance('one')?.state, 'running')
+    assert.equal(reopened.instance('one')?.pid, undefined)
+    assert.deepEqual(reopened.allocateAddresses(bob), {private_ip: '127.17.0.1', backend_ip: '127.33.0.1'})
+    assert.deepEqual(reopened.allocateAddresses(alice), {private_ip: '127.16.0.2', backend_ip: '127.32.0.2'})
+    assert.equal(fs.statSync(path.join(dir, 'state.json')).mode & 0o777, 0o600)
+  })
+
+  it('resolves every concurrent change only once it is on disk', async () => {
+    const store = new Store(dir)
+    const [alice] = await store.ensureUsers(['alice'])
+    const writes = Array.from({length: 20}, (_, i) => {
+      store.setInstance(instance(alice.uuid, `c${i}`, store.allocateAddresses(alice)))
+      return store.flush()
+    })
+    await Promise.all(writes)
+    const onDisk = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as {instances: Array<{uuid: string}>}
+    for (let i = 0; i < 20; i++) assert.ok(onDisk.instances.some((r) => r.uuid === `c${i}`))
+  })
+})
