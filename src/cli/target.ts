@@ -29,8 +29,10 @@ export interface TargetInput {
   env?: NodeJS.ProcessEnv
 }
 
-const METRO_ENVS = ['UNIKRAFTCLOUD_METRO', 'KRAFTCLOUD_METRO', 'KC_METRO']
-const TOKEN_ENVS = ['UNIKRAFTCLOUD_TOKEN', 'KRAFTCLOUD_TOKEN', 'KC_TOKEN']
+// UKC_* normally arrive through the flags (oclif fills --metro/--token from them, so they win over
+// the aliases); they are listed last for callers that pass no flags, as kraft does.
+const METRO_ENVS = ['UNIKRAFTCLOUD_METRO', 'KRAFTCLOUD_METRO', 'KC_METRO', 'UKC_METRO']
+const TOKEN_ENVS = ['UNIKRAFTCLOUD_TOKEN', 'KRAFTCLOUD_TOKEN', 'KC_TOKEN', 'UKC_TOKEN']
 
 function firstEnv(env: NodeJS.ProcessEnv, names: string[]): string | undefined {
   for (const name of names) if (env[name]) return env[name]
