@@ -1,0 +1,109 @@
+// A fake store for runtime tests: records in a Map, the same IP plan as the real store
+// (private 127.(16+u).x.y, backend 127.(32+u).x.y), and a Runtime wired to it in a temp dir.
+import fs from 'node:fs'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+import {setTimeout as delay} from 'node:timers/promises'
+
+import {Runtime} from '../../src/platform/runtime/index.js'
+import type {InstanceRecord, UserRecord} from '../../src/platform/types.js'
+
+export class RuntimeFixture {
+  readonly dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-runtime-'))
+  readonly records = new Map<string, InstanceRecord>()
+  readonly users = new Map<string, UserRecord>()
+  readonly stopped: string[] = []
+  readonly lines: string[] = []
+  readonly runtime: Runtime
+  private sequence = 0
+
+  constructor() {
+    this.runtime = new Runtime({
+      dataDir: this.dataDir,
+      log: (line) => this.lines.push(line),
+      get: (uuid) => this.records.get(uuid),
+      list: () => [...this.records.values()],
+      user: (uuid) => this.users.get(uuid),
+      update: async (uuid, patch) => {
+        const record = this.records.get(uuid)
+        if (!record) return undefined
+        const next = {...record, ...patch}
+        this.records.set(uuid, next)
+        return next
+      },
+      onStopped: (uuid) => this.stopped.push(uuid),
+    })
+  }
+
+  user(name: string, index: number): UserRecord {
+    const user = {uuid: `user-${name}`, name, index, token: `token-${name}`}
+    this.users.set(user.uuid, user)
+    return user
+  }
+
+  instance(user: UserRecord, image: string, overrides: Partial<InstanceRecord> = {}): InstanceRecord {
+    const n = ++this.sequence
+    const uuid = `00000000-0000-4000-8000-${String(user.index).padStart(4, '0')}${String(n).padStart(8, '0')}`
+    const record: InstanceRecord = {
+      uuid,
+      name: `${image.replace(/[^a-z0-9]+/g, '-')}-${n}`,
+      user: user.uuid,
+      image,
+      args: [],
+      env: {},
+      memory_mb: 128,
+      vcpus: 1,
+      restart_policy: 'never',
+      scale_to_zero: {policy: 'off'},
+      features: [],
+      private_ip: `127.${16 + user.index}.0.${n}`,
+      backend_ip: `127.${32 + user.index}.0.${n}`,
+      ports: [],
+      volumes: [],
+      state: 'stopped',
+      desired: 'stopped',
+      created_at: new Date().toISOString(),
+      start_count: 0,
+      restart_count: 0,
+      restart_attempt: 0,
+      ...overrides,
+    }
+    this.records.set(uuid, record)
+    this.runtime.refreshNames(user.uuid)
+    return record
+  }
+
+  get(uuid: string): InstanceRecord {
+    const record = this.records.get(uuid)
+    if (!record) throw new Error(`no record ${uuid}`)
+    return record
+  }
+
+  /** Polls `condition` until it holds or `timeoutMs` passes (then throws with `what`). */
+  async until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+      await delay(5)
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.runtime.shutdown()
+    fs.rmSync(this.dataDir, {recursive: true, force: true})
+  }
+}
+
+/** One HTTP/1.1 GET over a fresh connection (no agent); resolves with status and body. */
+export function httpGet(host: string, port: number, pathname = '/'): Promise<{status: number; body: string}> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({host, port, path: pathname, agent: false}, (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.push(chunk))
+      response.on('end', () => resolve({status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString()}))
+      response.on('error', reject)
+    })
+    request.on('error', reject)
+  })
+}

@@ -1,0 +1,165 @@
+// The runtime with a fake store: real instance processes on loopback.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import http from 'node:http'
+import net from 'node:net'
+import path from 'node:path'
+import {after, before, describe, it} from 'node:test'
+
+import {StopReason} from '../../src/platform/runtime/index.js'
+import type {UserRecord} from '../../src/platform/types.js'
+import {httpGet, RuntimeFixture} from './runtime-fixture.js'
+
+describe('runtime', () => {
+  let fixture: RuntimeFixture
+  let alice: UserRecord
+
+  before(() => {
+    fixture = new RuntimeFixture()
+    alice = fixture.user('alice', 10)
+  })
+  after(() => fixture.close())
+
+  it('starts hello: running, measured boot, answers on its private IP with its name', async () => {
+    const record = fixture.instance(alice, 'hello', {ports: [8080]})
+    await fixture.runtime.start(record.uuid)
+    const started = fixture.get(record.uuid)
+    assert.equal(started.state, 'running')
+    assert.equal(started.start_count, 1)
+    assert.ok((started.boot_time_us ?? 0) > 0, 'boot_time_us is measured')
+    assert.ok(started.pid && started.pid > 0)
+    const answer = await httpGet(record.private_ip, 8080)
+    assert.equal(answer.status, 200)
+    assert.equal(answer.body, `Hello from ${record.name}\n`)
+
+    // Keep-alive: two requests over one connection through the private endpoint.
+    const agent = new http.Agent({keepAlive: true, maxSockets: 1})
+    const get = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        http
+          .get({host: record.private_ip, port: 8080, agent}, (response) => {
+            let body = ''
+            response.setEncoding('utf8')
+            response.on('data', (chunk: string) => (body += chunk))
+            response.on('end', () => resolve(body))
+          })
+          .on('error', reject)
+      })
+    assert.equal(await get(), `Hello from ${record.name}\n`)
+    assert.equal(await get(), `Hello from ${record.name}\n`)
+    assert.equal(fixture.runtime.connections(record.uuid), 1, 'one kept-alive connection is counted')
+    agent.destroy()
+    await fixture.until('the connection to be released', () => fixture.runtime.connections(record.uuid) === 0)
+
+    await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 0, reason: 'user'})
+    const stopped = fixture.get(record.uuid)
+    assert.equal(stopped.state, 'stopped')
+    assert.equal(stopped.stop_reason, StopReason.userStop)
+    assert.equal(stopped.desired, 'stopped')
+    assert.ok(fixture.stopped.includes(record.uuid), 'onStopped was called')
+    await assert.rejects(httpGet(record.private_ip, 8080), /ECONNREFUSED/, 'the private endpoint is closed when stopped')
+    await assert.rejects(fixture.runtime.open(record.uuid, 8080, 'public'), /not running/)
+  })
+
+  it('serves the console log with offsets from the start and from the end', async () => {
+    const record = fixture.instance(alice, 'ukc/hello:latest')
+    await fixture.runtime.start(record.uuid)
+    const all = fixture.runtime.logs(record.uuid, 0, 0)
+    const text = all.output.toString()
+    assert.match(text, new RegExp(`hello: ${record.name} listening on ${record.backend_ip.replaceAll('.', '\\.')}:8080`))
+    assert.deepEqual(all.range, {start: 0, end: all.output.length})
+    assert.deepEqual(all.available, {start: 0, end: all.output.length})
+    const tail = fixture.runtime.logs(record.uuid, -10, 0)
+    assert.equal(tail.output.toString(), text.slice(-10))
+    assert.deepEqual(tail.range, {start: all.available.end - 10, end: all.available.end})
+    const page = fixture.runtime.logs(record.uuid, 2, 5)
+    assert.equal(page.output.toString(), text.slice(2, 7))
+    assert.deepEqual(page.range, {start: 2, end: 7})
+    await fixture.runtime.stop(record.uuid, {force: true, drainTimeoutMs: 0, reason: 'user'})
+    const stopped = fixture.get(record.uuid)
+    assert.equal(stopped.stop_reason, StopReason.forcedUserStop)
+    assert.equal(stopped.exit_code, 137, 'SIGKILL shows as 128 + 9')
+  })
+
+  it('drains: stops accepting, waits for open connections up to the timeout', async () => {
+    const record = fixture.instance(alice, 'echo')
+    await fixture.runtime.start(record.uuid)
+    const client = net.connect({host: record.private_ip, port: 9000})
+    await new Promise((resolve) => client.once('connect', resolve))
+    await fixture.until('the connection to be counted', () => fixture.runtime.connections(record.uuid) === 1)
+    const stopping = fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 5_000, reason: 'user'})
+    await fixture.until('draining', () => fixture.get(record.uuid).state === 'draining')
+    await assert.rejects(
+      new Promise((resolve, reject) => net.connect({host: record.private_ip, port: 9000}).once('connect', resolve).once('error', reject)),
+      /ECONNREFUSED/,
+      'a draining instance accepts no new connection',
+    )
+    client.end()
+    await stopping
+    assert.equal(fixture.get(record.uuid).state, 'stopped')
+    client.destroy()
+  })
+
+  it('restarts under on-failure after an app exit, and a manual stop ends the sequence', async () => {
+    // A user image that listens and exits with code 3 on its first connection.
+    const script = path.join(fixture.dataDir, 'crash-on-connect.cjs')
+    fs.writeFileSync(
+      script,
+      "require('net').createServer(() => process.exit(3)).listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST)\n",
+      {mode: 0o644},
+    )
+    fs.writeFileSync(
+      path.join(fixture.dataDir, 'images.json'),
+      JSON.stringify({'crashy:latest': {command: [process.execPath, script], port: 7000}}),
+    )
+    const record = fixture.instance(alice, 'crashy', {restart_policy: 'on-failure'})
+    await fixture.runtime.start(record.uuid)
+    const poke = net.connect({host: record.private_ip, port: 7000})
+    poke.on('error', () => {})
+    await fixture.until('the exit to be recorded', () => fixture.get(record.uuid).exit_code === 3)
+    await fixture.until('the immediate restart', () => fixture.get(record.uuid).start_count === 2 && fixture.get(record.uuid).state === 'running')
+    poke.destroy()
+    const restarted = fixture.get(record.uuid)
+    assert.equal(restarted.stop_reason, StopReason.appExit)
+    assert.equal(restarted.restart_count, 1)
+    assert.equal(restarted.restart_attempt, 1)
+    assert.ok(fixture.stopped.includes(record.uuid))
+
+    // Second crash: the back-off now waits 5 s; a manual stop cancels that restart.
+    const again = net.connect({host: record.private_ip, port: 7000})
+    again.on('error', () => {})
+    await fixture.until('the second exit', () => fixture.get(record.uuid).state === 'stopped')
+    again.destroy()
+    assert.ok(fixture.get(record.uuid).next_restart_at, 'a restart is scheduled')
+    await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 0, reason: 'user'})
+    assert.equal(fixture.get(record.uuid).next_restart_at, undefined)
+    assert.equal(fixture.get(record.uuid).desired, 'stopped')
+  })
+
+  it('reports unknown images and images that cannot start', async () => {
+    assert.throws(() => fixture.runtime.catalog.resolve('nope:1'), /no image with name: nope:1/)
+    const pg = fixture.runtime.catalog.resolve('postgres:16')
+    assert.deepEqual(pg.ports, [5432])
+    assert.match(pg.digest, /^postgres@sha256:[0-9a-f]{64}$/)
+    const images = fixture.runtime.catalog.list()
+    const hello = images.find((image) => image.tags?.includes('ukc/hello:latest'))
+    assert.ok(hello, 'hello is listed')
+    assert.equal(typeof hello.args, 'string')
+    assert.ok((hello.size_in_bytes ?? 0) > 0)
+
+    const record = fixture.instance(alice, 'postgres:16')
+    await assert.rejects(fixture.runtime.start(record.uuid), /POSTGRES_PASSWORD/)
+    assert.equal(fixture.get(record.uuid).state, 'stopped')
+    assert.match(fixture.runtime.logs(record.uuid, 0, 0).output.toString(), /POSTGRES_PASSWORD/)
+  })
+
+  it('runs instance processes unprivileged when the platform is root', {skip: process.getuid?.() !== 0 && 'not root'}, async () => {
+    const record = fixture.instance(alice, 'hello')
+    await fixture.runtime.start(record.uuid)
+    const status = fs.readFileSync(`/proc/${fixture.get(record.uuid).pid}/status`, 'utf8')
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1])
+    assert.notEqual(uid, 0)
+    await fixture.runtime.remove(record.uuid)
+    assert.equal(fs.existsSync(fixture.runtime.instanceDir(record.uuid)), false)
+  })
+})
