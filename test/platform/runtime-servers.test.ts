@@ -1,0 +1,77 @@
+// Images backed by real servers on the host: postgres, redis, nginx, reached on their private endpoints.
+import assert from 'node:assert/strict'
+import {after, before, describe, it} from 'node:test'
+
+import {Redis} from 'ioredis'
+import pg from 'pg'
+
+import {findBinary} from '../../src/platform/runtime/host-binaries.js'
+import type {UserRecord} from '../../src/platform/types.js'
+import {httpGet, RuntimeFixture} from './runtime-fixture.js'
+
+const missing = (name: string): string | false => (findBinary(name) ? false : `the "${name}" binary is not installed`)
+
+describe('host server images', () => {
+  let fixture: RuntimeFixture
+  let dave: UserRecord
+
+  before(() => {
+    fixture = new RuntimeFixture()
+    dave = fixture.user('dave', 11)
+  })
+  after(() => fixture.close())
+
+  it('postgres answers a query on its private endpoint with POSTGRES_PASSWORD', {skip: missing('postgres')}, async () => {
+    const record = fixture.instance(dave, 'postgres:16', {
+      env: {POSTGRES_PASSWORD: 's3cret', POSTGRES_USER: 'app', POSTGRES_DB: 'shop'},
+    })
+    await fixture.runtime.start(record.uuid)
+    assert.equal(fixture.get(record.uuid).state, 'running')
+    const client = new pg.Client({host: record.private_ip, port: 5432, user: 'app', password: 's3cret', database: 'shop'})
+    await client.connect()
+    try {
+      const result = await client.query<{db: string; answer: number}>('select current_database() as db, 6 * 7 as answer')
+      assert.deepEqual(result.rows[0], {db: 'shop', answer: 42})
+    } finally {
+      await client.end()
+    }
+    const wrong = new pg.Client({host: record.private_ip, port: 5432, user: 'app', password: 'wrong', database: 'shop'})
+    await assert.rejects(wrong.connect(), /password authentication failed/)
+    await wrong.end().catch(() => {})
+
+    // Second boot reuses the initialized data dir.
+    await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 0, reason: 'user'})
+    assert.equal(fixture.get(record.uuid).exit_code, 0, 'postgres shut down cleanly')
+    await fixture.runtime.start(record.uuid)
+    const again = new pg.Client({host: record.private_ip, port: 5432, user: 'app', password: 's3cret', database: 'shop'})
+    await again.connect()
+    assert.equal((await again.query<{n: number}>('select 1 as n')).rows[0].n, 1)
+    await again.end()
+    await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 0, reason: 'user'})
+  })
+
+  it('redis answers PING', {skip: missing('redis-server')}, async () => {
+    const record = fixture.instance(dave, 'redis:7')
+    await fixture.runtime.start(record.uuid)
+    const redis = new Redis({host: record.private_ip, port: 6379, lazyConnect: true, maxRetriesPerRequest: 0})
+    await redis.connect()
+    try {
+      assert.equal(await redis.ping(), 'PONG')
+      await redis.set('k', 'v')
+      assert.equal(await redis.get('k'), 'v')
+    } finally {
+      redis.disconnect()
+    }
+    await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 0, reason: 'user'})
+  })
+
+  it('nginx serves its default page on 8080', {skip: missing('nginx')}, async () => {
+    const record = fixture.instance(dave, 'nginx:latest')
+    await fixture.runtime.start(record.uuid)
+    const page = await httpGet(record.private_ip, 8080)
+    assert.equal(page.status, 200)
+    assert.match(page.body, new RegExp(`Welcome to nginx on ${record.name}`))
+    await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 0, reason: 'user'})
+    assert.equal(fixture.get(record.uuid).state, 'stopped')
+  })
+})
