@@ -20,9 +20,9 @@ Ports are EXTERNAL:INTERNAL[/HANDLER[+HANDLER]] (handlers tls, http, redirect); 
 
   static override flags = {
     name: Flags.string({char: 'n', summary: 'Name of the service (default: generated).'}),
-    domain: Flags.string({char: 'd', multiple: true, summary: 'Fully qualified domain name.'}),
-    subdomain: Flags.string({char: 's', multiple: true, summary: 'Subdomain under the metro domain (wins over --domain).'}),
-    certificate: Flags.string({char: 'c', multiple: true, summary: 'Certificate (name or UUID) for the --domain at the same position.'}),
+    domain: Flags.string({char: 'd', multiple: true, multipleNonGreedy: true, summary: 'Fully qualified domain name.'}),
+    subdomain: Flags.string({char: 's', multiple: true, multipleNonGreedy: true, summary: 'Subdomain under the metro domain (wins over --domain).'}),
+    certificate: Flags.string({char: 'c', multiple: true, multipleNonGreedy: true, summary: 'Certificate (name or UUID) for the --domain at the same position.'}),
     'soft-limit': Flags.integer({char: 'l', min: 1, max: 65535, summary: 'Connections per instance before another instance is woken (default 1).'}),
     'hard-limit': Flags.integer({char: 'L', min: 1, max: 65535, summary: 'Connections per instance that are never exceeded (default 65535).'}),
   }
