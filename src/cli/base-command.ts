@@ -175,7 +175,9 @@ export function describeError(error: Error & {exitCode?: number; oclif?: {exit?:
   }
   if (typeof error.oclif?.exit === 'number') {
     // oclif's own parse errors (unknown flag, missing argument, bad option): usage errors.
-    const firstLine = error.message.split('\n')[0]
+    // oclif lists several problems under a heading line ("The following errors occurred:").
+    const lines = error.message.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('See more help'))
+    const firstLine = lines[0]?.endsWith(':') && lines.length > 1 ? `${lines[0]} ${lines.slice(1).join('; ')}` : (lines[0] ?? error.message)
     const exitCode = error.oclif.exit === 2 || error.oclif.exit === 1 ? ExitCode.Usage : error.oclif.exit
     return {message: firstLine, hint: 'see `--help` for the usage', exitCode, code: 'USAGE'}
   }
