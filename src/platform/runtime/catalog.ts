@@ -115,9 +115,13 @@ function userDefinition(key: string, spec: UserImageSpec, file: string): Definit
   }
 }
 
-/** `name[:tag][@digest]` → name and tag (default `latest`); drops a docker.io/library/ prefix. */
+/**
+ * `name[:tag][@digest]` → name and tag (default `latest`); drops registry prefixes users carry over
+ * from kraft and docker (`index.unikraft.io/`, `unikraft.io/`, `official/`, `docker.io/library/`).
+ */
 function splitRef(ref: string): {name: string; tag: string} {
   let rest = ref.trim().replace(/@sha256:[0-9a-f]*$/i, '')
+  rest = rest.replace(/^(index\.)?unikraft\.io\//, '').replace(/^official\//, '')
   rest = rest.replace(/^docker\.io\//, '').replace(/^library\//, '')
   const colon = rest.lastIndexOf(':')
   if (colon > rest.lastIndexOf('/')) return {name: rest.slice(0, colon).toLowerCase(), tag: rest.slice(colon + 1)}

@@ -1,8 +1,9 @@
 // The runtime: instances as real child processes, the image catalog, console logs, restart policy.
-export {Runtime, STOP_GRACE_MS, type RuntimeOptions, type StopOptions} from './runtime.js'
+export {Runtime, BOOT_TIMEOUT_MS, STOP_GRACE_MS, type RuntimeOptions, type StopOptions} from './runtime.js'
 export {ImageCatalog, USER_IMAGES_FILE, type ResolvedImage} from './catalog.js'
 export {CONSOLE_LOG_BYTES, type LogWindow} from './console-log.js'
 export {StopReason} from './stop-reason.js'
 export {RESTART_BACKOFF_MS, HEALTHY_AFTER_MS} from './restart-policy.js'
 export {backendPort, endpointPort, LOW_PORT_SHIFT} from './run-as.js'
 export {resolveInternal} from '../network/hosts-file.js'
+export {killStaleProcess} from './stale-process.js'

@@ -43,6 +43,8 @@ export interface StopOptions {
 
 /** How long a graceful stop may take before the process group is killed. */
 export const STOP_GRACE_MS = 5_000
+/** A process that does not serve its port this long after spawn is killed (a wrong port, a hang). */
+export const BOOT_TIMEOUT_MS = 60_000
 
 type ExitCause = 'user' | 'forced' | 'platform' | 'standby'
 
@@ -358,10 +360,20 @@ export class Runtime implements ConnectionTracker {
       const exitedEarly = spawned.exited.then((exit) => {
         throw new Error(`instance ${record.name} exited during boot with code ${exitCodeOf(exit)}; see its log`)
       })
-      await Promise.race([
-        waitUntilReady({host: record.backend_ip, port: backendPort(image.ports[0]), check: plan.ready, signal}),
-        exitedEarly,
-      ])
+      const port = backendPort(image.ports[0])
+      let timer: NodeJS.Timeout | undefined
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const message = `instance ${record.name} did not listen on ${record.backend_ip}:${port} within ${BOOT_TIMEOUT_MS / 1000} s`
+          log.append(`ukc: ${message}\n`)
+          reject(new Error(message))
+        }, BOOT_TIMEOUT_MS)
+      })
+      try {
+        await Promise.race([waitUntilReady({host: record.backend_ip, port, check: plan.ready, signal}), exitedEarly, timedOut])
+      } finally {
+        clearTimeout(timer)
+      }
       const bootTimeUs = Number((process.hrtime.bigint() - spawnedAt) / 1000n)
       const current = this.options.get(slot.uuid) ?? record
       await this.write(slot, {
