@@ -1,0 +1,170 @@
+// The platform daemon: store, CA, runtime, gateway and API in one process. runPlatform() brings them
+// up in order (recovering from a crash of the previous daemon), writes platform.json for the CLI,
+// and returns a handle whose close() stops instances gracefully and keeps all state.
+import fs from 'node:fs'
+import path from 'node:path'
+
+import {ApiServer, type ApiContext} from './api/index.js'
+import {acquireLock} from './daemon-lock.js'
+import {Gateway} from './gateway/index.js'
+import {INFO_FILE, type PlatformInfo} from './info.js'
+import {Runtime} from './runtime/index.js'
+import {killStaleProcess} from './runtime/stale-process.js'
+import {Store} from './store/index.js'
+import {CertificateAuthority} from './tls/index.js'
+import type {Logger} from './types.js'
+
+export const DEFAULTS = {apiPort: 7780, httpsPort: 7443, httpPort: 7080, host: '127.0.0.1', domain: 'local.localhost', user: 'local'} as const
+
+export interface PlatformOptions {
+  dataDir: string
+  /** 0 = a free port. */
+  apiPort?: number
+  /** Where public 443 is served; 0 = a free port. */
+  gatewayPort?: number
+  /** Where public 80 is served; defaults to 7080, or a free port when gatewayPort was given. */
+  httpPort?: number
+  /** Users to have (created with a fresh token when new); with none and an empty store, `local`. */
+  users?: string[]
+  log?: Logger
+}
+
+export interface RunningPlatform {
+  info: PlatformInfo
+  store: Store
+  runtime: Runtime
+  gateway: Gateway
+  api: ApiServer
+  /** Stops instances gracefully (keeping `desired`), closes every listener, removes platform.json. */
+  close(): Promise<void>
+}
+
+const USER_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/
+
+function writeInfo(dataDir: string, info: PlatformInfo): void {
+  const file = path.join(dataDir, INFO_FILE)
+  const tmp = `${file}.${process.pid}.tmp`
+  fs.writeFileSync(tmp, `${JSON.stringify(info, null, 2)}\n`, {mode: 0o600})
+  fs.renameSync(tmp, file)
+}
+
+/** After kill -9 of the previous daemon: kill its leftover instance processes, mark them stopped. */
+async function recover(store: Store, log: Logger): Promise<void> {
+  const stale = store.listInstances().filter((i) => i.pid !== undefined || i.state !== 'stopped')
+  await Promise.all(
+    stale.map(async (record) => {
+      await killStaleProcess(record.pid, record.uuid)
+      await store.updateInstance(record.uuid, {state: 'stopped', pid: undefined})
+    }),
+  )
+  if (stale.length > 0) log(`recovered ${stale.length} instance(s) left by the previous daemon`)
+}
+
+export async function runPlatform(options: PlatformOptions): Promise<RunningPlatform> {
+  const log: Logger = options.log ?? ((line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`))
+  const dataDir = path.resolve(options.dataDir)
+  fs.mkdirSync(dataDir, {recursive: true, mode: 0o700})
+  for (const name of options.users ?? []) {
+    if (!USER_NAME.test(name)) throw new Error(`invalid user name "${name}" (lower-case letters, digits and dashes)`)
+  }
+  const release = acquireLock(dataDir)
+  const closers: Array<() => Promise<void> | void> = [release]
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close()
+  }
+  try {
+    const store = new Store(dataDir)
+    const wanted = options.users?.length ? options.users : store.listUsers().length === 0 ? [DEFAULTS.user] : []
+    await store.ensureUsers([...new Set(wanted)])
+    await recover(store, log)
+
+    const ca = await CertificateAuthority.loadOrCreate(dataDir, {domain: DEFAULTS.domain})
+    let onStopped = (_uuid: string): void => {}
+    const runtime = new Runtime({
+      dataDir,
+      log,
+      get: (uuid) => store.instance(uuid),
+      list: () => store.listInstances(),
+      user: (uuid) => store.user(uuid),
+      update: (uuid, patch) => store.updateInstance(uuid, patch),
+      onStopped: (uuid) => onStopped(uuid),
+    })
+    closers.push(() => runtime.shutdown())
+    for (const user of store.listUsers()) runtime.refreshNames(user.uuid)
+
+    const gatewayPort = options.gatewayPort ?? DEFAULTS.httpsPort
+    const httpPort = options.httpPort ?? (options.gatewayPort === undefined ? DEFAULTS.httpPort : 0)
+    const gateway = new Gateway({host: DEFAULTS.host, domain: DEFAULTS.domain, ca, httpsPort: gatewayPort, httpPort, routes: store, tracker: runtime, log})
+    await gateway.start()
+    closers.push(() => gateway.close())
+    for (const service of store.listServices()) {
+      for (const s of service.services) if (s.port !== 443 && s.port !== 80) await gateway.ensurePort(s.port)
+    }
+
+    let info: PlatformInfo | undefined
+    const ctx: ApiContext = {
+      store,
+      runtime,
+      domain: DEFAULTS.domain,
+      log,
+      publish: async (ports) => {
+        for (const port of ports) await gateway.ensurePort(port)
+        if (info && ports.length > 0) {
+          info = {...info, gateway: {host: DEFAULTS.host, ports: gateway.ports()}}
+          writeInfo(dataDir, info)
+        }
+      },
+    }
+    const api = new ApiServer(ctx, {host: DEFAULTS.host, port: options.apiPort ?? DEFAULTS.apiPort, tls: ca.issue(['127.0.0.1', 'localhost', '::1'])})
+    await api.start()
+    closers.push(() => api.close())
+    onStopped = (uuid) => api.router.instances.onStopped(uuid)
+
+    info = {
+      url: api.url,
+      metro: 'local',
+      pid: process.pid,
+      ca: ca.certPath,
+      dataDir,
+      domain: DEFAULTS.domain,
+      gateway: {host: DEFAULTS.host, ports: gateway.ports()},
+      users: store.listUsers().map((u) => ({name: u.name, token: u.token})),
+      startedAt: new Date().toISOString(),
+    }
+    writeInfo(dataDir, info)
+    closers.push(() => fs.rmSync(path.join(dataDir, INFO_FILE), {force: true}))
+    log(`platform up: API ${info.url}, gateway ${JSON.stringify(info.gateway.ports)}, users ${info.users.map((u) => u.name).join(', ')}`)
+
+    // Bring back what should run (after a stop, a crash or kill -9).
+    api.router.instances.restore()
+
+    let closing: Promise<void> | undefined
+    const running: RunningPlatform = {
+      get info() {
+        return info as PlatformInfo
+      },
+      store,
+      runtime,
+      gateway,
+      api,
+      close: () => {
+        closing ??= (async () => {
+          log('platform stopping')
+          // API first (no new work), then instances, then the gateway; platform.json and the lock last.
+          await api.close()
+          await runtime.shutdown()
+          await gateway.close()
+          await store.flush()
+          fs.rmSync(path.join(dataDir, INFO_FILE), {force: true})
+          release()
+          log('platform stopped')
+        })()
+        return closing
+      },
+    }
+    return running
+  } catch (error) {
+    await closeAll().catch(() => {})
+    throw error
+  }
+}
