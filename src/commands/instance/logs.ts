@@ -71,16 +71,17 @@ With several instances each line is prefixed with the instance name.`
     let text = decode(first)
     let start = first.range?.start ?? 0
     const floor = first.available?.start ?? 0
+    const uuid = first.uuid || id
     while (start > floor && (tail < 0 || lineCount(text) <= tail)) {
       const offset = Math.max(floor, start - PAGE)
-      const older = await this.page(client, id, offset, start - offset)
+      const older = await this.page(client, uuid, offset, start - offset)
       if (!older || !older.range || older.range.start >= start) break
       text = decode(older) + text
       start = older.range.start
     }
     if (tail >= 0) text = lastLines(text, tail)
     return {
-      id: first.uuid || id,
+      id: uuid,
       result: {uuid: first.uuid, name: first.name || id, output: text},
       next: first.range?.end ?? first.available?.end ?? 0,
       pending: '',
