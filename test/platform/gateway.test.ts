@@ -270,6 +270,23 @@ describe('Gateway HTTPS', () => {
       agent.destroy()
     }
   })
+
+  it('resumes TLS sessions, so reconnecting clients skip the full handshake', async () => {
+    const port = gateway.ports()['443']!
+    let session: Buffer | undefined
+    const reused: boolean[] = []
+    for (let i = 0; i < 2; i++) {
+      const socket = tls.connect({host: '127.0.0.1', port, ca: ca.certPem, servername: `app.${DOMAIN}`, session})
+      socket.on('session', (ticket: Buffer) => (session = ticket))
+      await once(socket, 'secureConnect')
+      reused.push(socket.isSessionReused())
+      // TLS 1.3 tickets arrive after the handshake: ask for a page and read to the end.
+      socket.end(`GET / HTTP/1.1\r\nHost: app.${DOMAIN}\r\nConnection: close\r\n\r\n`)
+      socket.resume()
+      await once(socket, 'close')
+    }
+    assert.deepEqual(reused, [false, true])
+  })
 })
 
 describe('Gateway port 80', () => {

@@ -29,6 +29,15 @@ const HOP_BY_HOP_REQUEST = ['connection', 'keep-alive', 'proxy-connection', 'te'
 const HOP_BY_HOP_RESPONSE = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'trailer', 'upgrade']
 const SAFE_TO_RETRY = new Set(['GET', 'HEAD', 'OPTIONS'])
 
+/** One proxied request: the client side, the instance it went to, and the current backend request. */
+interface Exchange {
+  req: http.IncomingMessage
+  res: http.ServerResponse
+  lease: InstanceLease
+  headers: http.OutgoingHttpHeaders
+  upstream?: http.ClientRequest
+}
+
 type Target = {route: GatewayRoute; port: ServicePort; host: string} | {redirect: string} | {refused: string}
 
 export class HttpFront {
@@ -93,14 +102,20 @@ export class HttpFront {
   private async proxy(req: http.IncomingMessage, res: http.ServerResponse, route: GatewayRoute, port: ServicePort): Promise<void> {
     const lease = await this.lease(route, port)
     if (typeof lease === 'string') return answerHttp(res, 503, lease)
-    // The response's close (finished or client gone) ends the request on the instance.
-    res.once('close', () => lease.release())
     if (res.destroyed) return lease.release()
     lease.activity()
-    this.forward(req, res, lease, forwardedHeaders(req, this.proto), true)
+    const exchange: Exchange = {req, res, lease, headers: forwardedHeaders(req, this.proto)}
+    this.forward(exchange, true)
+    // The response's close (finished, or the client gone) ends the request on the instance; a
+    // request cut short also cuts the backend connection (it cannot be reused mid-exchange).
+    res.once('close', () => {
+      lease.release()
+      if (!res.writableFinished) exchange.upstream?.destroy()
+    })
   }
 
-  private forward(req: http.IncomingMessage, res: http.ServerResponse, lease: InstanceLease, headers: http.OutgoingHttpHeaders, mayRetry: boolean): void {
+  private forward(exchange: Exchange, mayRetry: boolean): void {
+    const {req, res, lease, headers} = exchange
     const upstream = http.request({
       host: lease.backend.host,
       port: lease.backend.port,
@@ -109,6 +124,7 @@ export class HttpFront {
       headers,
       agent: this.options.agents.for(lease.backend),
     })
+    exchange.upstream = upstream
     upstream.on('response', (response) => {
       const responseHeaders = response.headers
       for (const name of HOP_BY_HOP_RESPONSE) delete responseHeaders[name]
@@ -117,17 +133,13 @@ export class HttpFront {
       response.on('error', () => res.destroy())
     })
     upstream.on('error', (error: NodeJS.ErrnoException) => {
-      // A kept-alive backend socket can be closed by the backend just as we reuse it; a request
-      // without a body that never reached the instance is safe to send again once.
+      // A kept-alive backend socket can be closed by the backend just as we reuse it; a safe
+      // request without a body is sent again, once, on a fresh connection.
       if (mayRetry && upstream.reusedSocket && error.code === 'ECONNRESET' && !res.headersSent && SAFE_TO_RETRY.has(req.method ?? '') && hasNoBody(req)) {
-        this.forward(req, res, lease, headers, false)
-        return
+        return this.forward(exchange, false)
       }
       if (!res.headersSent) this.options.log(`gateway: instance ${lease.uuid}: ${error.message}`)
       answerHttp(res, 502, 'Bad gateway.')
-    })
-    res.once('close', () => {
-      if (!upstream.writableFinished || !res.writableFinished) upstream.destroy()
     })
     if (hasNoBody(req)) upstream.end()
     else req.pipe(upstream)
@@ -145,6 +157,10 @@ export class HttpFront {
     })
     backend.once('connect', () => {
       backend.removeAllListeners('error')
+      if (socket.destroyed) {
+        backend.destroy()
+        return lease.release()
+      }
       // The request goes as it came (raw header case and order), plus X-Forwarded-*; then the
       // two sockets carry the 101 and everything after it untouched.
       backend.write(upgradeHead(req, this.proto))

@@ -54,6 +54,11 @@ export class TcpFront {
     })
     backend.once('connect', () => {
       backend.removeAllListeners('error')
+      // The client may have left while the backend connection was being made.
+      if (socket.destroyed) {
+        backend.destroy()
+        return lease.release()
+      }
       joinSockets(socket, backend, lease)
     })
   }
