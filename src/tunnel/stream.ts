@@ -121,7 +121,7 @@ export class TunnelStream {
   }
 
   onReset(code: number, message: string): void {
-    if (this.released) return
+    if (this.released || this.resetReceived) return
     this.resetReceived = true
     this.remoteReset = describeReset(code, message)
     this.error ??= new Error(this.remoteReset)
@@ -135,7 +135,7 @@ export class TunnelStream {
 
   /** Aborts the stream from this side: RST to the peer, TCP reset to the local socket. */
   abort(code: ResetCode, message: string): void {
-    if (this.released) return
+    if (this.released || this.resetReceived) return
     this.resetReceived = true // suppress the generic RST of onSocketClose: this one is more precise
     this.error ??= new Error(describeReset(code, message))
     this.session.send(encodeRst(this.id, code, message))
@@ -144,7 +144,7 @@ export class TunnelStream {
 
   /** The session is gone: the local socket gets a reset, nothing is sent. */
   drop(reason: string): void {
-    if (this.released) return
+    if (this.released || this.resetReceived) return
     this.resetReceived = true
     this.error ??= new Error(reason)
     this.resetSocket()
@@ -161,8 +161,9 @@ export class TunnelStream {
       return
     }
     // resetAndDestroy sends a TCP RST so the application sees an abort, not a clean EOF.
-    if (socket.connecting || typeof socket.resetAndDestroy !== 'function') socket.destroy()
-    else socket.resetAndDestroy()
+    const connected = socket.readyState === 'open' || socket.readyState === 'readOnly' || socket.readyState === 'writeOnly'
+    if (connected) socket.resetAndDestroy()
+    else socket.destroy()
   }
 
   private finish(reason?: string): void {
