@@ -334,7 +334,13 @@ export class Runtime implements ConnectionTracker {
 
   private async bootProcess(slot: Slot, kind: 'start' | 'restart' | 'wake', signal: AbortSignal): Promise<void> {
     const record = this.record(slot.uuid)
-    const image = this.catalog.resolve(record.image) // throws a user-facing error before any change
+    let image: ResolvedImage
+    try {
+      image = this.catalog.resolve(record.image) // a user-facing error, before any change
+    } catch (error) {
+      if (slot.phase === 'stopped' && !slot.restartTimer) this.forget(slot)
+      throw error
+    }
     const log = this.console(slot.uuid)
     void this.write(slot, {state: 'starting', ...(kind === 'restart' ? {restart_count: record.restart_count + 1} : {})})
     let child: InstanceProcess | undefined
