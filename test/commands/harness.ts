@@ -54,7 +54,7 @@ export async function ukc<T = unknown>(args: string[]): Promise<RunResult<T>> {
   // Let node:test flush its own reporter output before stdout is captured.
   await new Promise((resolve) => setImmediate(resolve))
   process.exitCode = undefined
-  const output = await runCommand<T>(args, LOAD_OPTIONS)
+  const output = await runCommand<T>(args, LOAD_OPTIONS, {stripAnsi: false})
   const exitCode = Number(process.exitCode ?? (output.error as {oclif?: {exit?: number}} | undefined)?.oclif?.exit ?? 0)
   process.exitCode = undefined
   return {...output, exitCode}
