@@ -138,6 +138,24 @@ describe('runtime', () => {
     assert.equal(fixture.get(record.uuid).desired, 'stopped')
   })
 
+  it('runs a user image from images.json with ${VAR} substitution and env defaults', async () => {
+    const server =
+      "require('http').createServer((q, r) => r.end(process.env.GREETING + ' on ' + process.argv[1])).listen(Number(process.argv[1]), process.argv[2])"
+    fs.writeFileSync(
+      path.join(fixture.dataDir, 'images.json'),
+      JSON.stringify({'greeter:v1': {command: [process.execPath, '-e', server, '${PORT}', '${UKC_LISTEN_HOST}'], port: 7100, env: {GREETING: 'hi'}}}),
+    )
+    assert.throws(() => fixture.runtime.catalog.resolve('greeter'), /no image with name: greeter/, 'only the registered tag')
+    const plain = fixture.instance(alice, 'greeter:v1')
+    const custom = fixture.instance(alice, 'greeter:v1', {env: {GREETING: 'hello'}})
+    await fixture.runtime.start(plain.uuid)
+    await fixture.runtime.start(custom.uuid)
+    assert.equal((await httpGet(plain.private_ip, 7100)).body, 'hi on 7100')
+    assert.equal((await httpGet(custom.private_ip, 7100)).body, 'hello on 7100', "the instance's env wins")
+    await fixture.runtime.remove(plain.uuid)
+    await fixture.runtime.remove(custom.uuid)
+  })
+
   it('reports unknown images and images that cannot start', async () => {
     assert.throws(() => fixture.runtime.catalog.resolve('nope:1'), /no image with name: nope:1/)
     const pg = fixture.runtime.catalog.resolve('postgres:16')

@@ -27,6 +27,8 @@ export interface ResolvedImage {
   digest: string
   ports: number[]
   kind: 'builtin' | 'host' | 'user'
+  /** Environment defaults of the image (the instance's env overrides them). */
+  env: Record<string, string>
   launch(context: LaunchContext): Promise<LaunchPlan>
 }
 
@@ -158,10 +160,8 @@ export class ImageCatalog {
       digest: digestOf(definition),
       ports: [definition.port],
       kind: definition.kind,
-      launch: (context) => {
-        const env = definition.env ? {...definition.env, ...context.env} : context.env
-        return definition.launch(ref, {...context, env})
-      },
+      env: definition.env ?? {},
+      launch: (context) => definition.launch(ref, context),
     }
   }
 

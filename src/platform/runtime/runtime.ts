@@ -457,12 +457,13 @@ export class Runtime implements ConnectionTracker {
     return dir
   }
 
-  /** The process environment: the instance's env, then the platform's variables (which win). */
+  /** The process environment: image defaults, the instance's env, then the platform's variables (which win). */
   private environment(record: InstanceRecord, image: ResolvedImage): Record<string, string> {
     return {
       PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       LANG: process.env.LANG ?? 'C.UTF-8',
       HOME: this.dataDirOf(record.uuid),
+      ...image.env,
       ...record.env,
       PORT: String(backendPort(image.ports[0])),
       UKC_LISTEN_HOST: record.backend_ip,
