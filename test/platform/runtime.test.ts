@@ -7,6 +7,7 @@ import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {StopReason} from '../../src/platform/runtime/index.js'
+import {requireBinary} from '../../src/platform/runtime/host-binaries.js'
 import type {UserRecord} from '../../src/platform/types.js'
 import {httpGet, RuntimeFixture} from './runtime-fixture.js'
 
@@ -158,6 +159,11 @@ describe('runtime', () => {
 
   it('reports unknown images and images that cannot start', async () => {
     assert.throws(() => fixture.runtime.catalog.resolve('nope:1'), /no image with name: nope:1/)
+    assert.throws(
+      () => requireBinary('ukc-no-such-server', 'ukc-no-such-package', 'nope:1'),
+      /image nope:1 needs the "ukc-no-such-server" binary, which is not installed on this machine; install it with: apt-get install ukc-no-such-package/,
+    )
+    assert.equal(fixture.runtime.catalog.resolve('index.unikraft.io/official/nginx:1.25').name, 'nginx:1.25')
     const pg = fixture.runtime.catalog.resolve('postgres:16')
     assert.deepEqual(pg.ports, [5432])
     assert.match(pg.digest, /^postgres@sha256:[0-9a-f]{64}$/)
