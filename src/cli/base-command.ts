@@ -156,7 +156,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
 /**
  * Command ids for every combination of a topic's names and a verb's names, minus the canonical
- * one: `commandAliases(['instance', 'inst'], ['list', 'ls'])` → `instance:ls`, `inst:list`, `inst:ls`.
+ * one (for `static hiddenAliases`: kraft's aliases work without crowding the help): `commandAliases(['instance', 'inst'], ['list', 'ls'])` → `instance:ls`, `inst:list`, `inst:ls`.
  */
 export function commandAliases(topics: readonly string[], verbs: readonly string[]): string[] {
   const ids = topics.flatMap((topic) => verbs.map((verb) => `${topic}:${verb}`))

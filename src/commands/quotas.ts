@@ -7,7 +7,7 @@ const range = (min: number | undefined, max: number | undefined, show: (n: numbe
 export default class QuotasCommand extends BaseCommand<typeof QuotasCommand> {
   static override summary = 'Show your quotas and how much of them is used.'
   static override description = 'Prints the account\'s limits (instances, vCPUs, memory, services, volumes, autoscale) next to what is in use now.'
-  static override aliases = ['quota', 'q']
+  static override hiddenAliases = ['quota', 'q']
   static override examples = ['<%= config.bin %> quotas', '<%= config.bin %> quotas --json']
   static override defaultOutput = 'list' as const
 

@@ -26,7 +26,7 @@ const COLUMNS: Column<Image>[] = [
 export default class ImageList extends BaseCommand<typeof ImageList> {
   static override summary = 'List the images you can run.'
   static override description = 'Lists your own images; --all adds the official ones (those without a namespace).'
-  static override aliases = ['image:ls', 'img:list', 'img:ls', 'images:list', 'images:ls']
+  static override hiddenAliases = ['image:ls', 'img:list', 'img:ls', 'images:list', 'images:ls']
   static override examples = ['<%= config.bin %> image list', '<%= config.bin %> image list --all --output list']
   static override defaultOutput = 'table' as const
   static override flags = {all: Flags.boolean({summary: 'Also list official images.'})}

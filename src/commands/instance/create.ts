@@ -37,7 +37,7 @@ export default class InstanceCreate extends BaseCommand<typeof InstanceCreate> {
   static override description = `Creates an instance on Unikraft Cloud from IMAGE; arguments after \`--\` are passed to the application.
 Publishing a port (--port) or a domain creates a service for the instance; --service attaches it to an existing one instead. An instance with neither is private: it is reachable only at <name>.internal and scale-to-zero is off unless you ask for it.
 A single --port 443:PORT also redirects port 80 to 443 (as kraft does).`
-  static override aliases = commandAliases(INSTANCE_TOPICS, ['create', 'new'])
+  static override hiddenAliases = commandAliases(INSTANCE_TOPICS, ['create', 'new'])
   static override examples = [
     '<%= config.bin %> instance create --start --port 443:8080 nginx:latest',
     '<%= config.bin %> instance create --start --port 443:8080/http+tls --port 80:443/http+redirect nginx:latest',
@@ -45,6 +45,7 @@ A single --port 443:PORT also redirects port 80 to 443 (as kraft does).`
     '<%= config.bin %> instance create --name api --env DATABASE_URL --memory 512Mi --start --wait my-api:latest -- --verbose',
   ]
   static override strict = false
+  static override usage = 'instance create [FLAGS] IMAGE [-- ARGS...]'
   static override args = {
     image: Args.string({description: 'Image to run, e.g. nginx:latest; arguments for the application follow `--`.', required: true}),
   }

@@ -6,7 +6,7 @@ import {BaseCommand, INSTANCE_TOPICS, commandAliases, loadPalette, renderInstanc
 export default class InstanceGet extends BaseCommand<typeof InstanceGet> {
   static override summary = 'Show the details of one or more instances.'
   static override description = 'Fetches instances by name or UUID. Instances that do not exist are reported on stderr and make the command exit with code 4; the others are still printed.'
-  static override aliases = commandAliases(INSTANCE_TOPICS, ['get', 'status', 'info'])
+  static override hiddenAliases = commandAliases(INSTANCE_TOPICS, ['get', 'status', 'info'])
   static override examples = [
     '<%= config.bin %> instance get nginx-1a747',
     '<%= config.bin %> instance get nginx-1a747 redis-9f2c1 --output table',

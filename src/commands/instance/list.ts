@@ -4,7 +4,7 @@ import {BaseCommand, INSTANCE_TOPICS, commandAliases, loadPalette, renderInstanc
 export default class InstanceList extends BaseCommand<typeof InstanceList> {
   static override summary = 'List your instances.'
   static override description = 'Lists every instance of the user in the metro, with its public or private FQDN, state and image.'
-  static override aliases = commandAliases(INSTANCE_TOPICS, ['list', 'ls'])
+  static override hiddenAliases = commandAliases(INSTANCE_TOPICS, ['list', 'ls'])
   static override examples = [
     '<%= config.bin %> instance list',
     '<%= config.bin %> instance list --output list',

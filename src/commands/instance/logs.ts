@@ -30,7 +30,7 @@ export default class InstanceLogs extends BaseCommand<typeof InstanceLogs> {
   static override summary = 'Print the console output of one or more instances.'
   static override description = `Prints what the instances have written so far and exits. With --follow it keeps printing new output until every instance has stopped, or until Ctrl-C.
 With several instances each line is prefixed with the instance name.`
-  static override aliases = commandAliases(INSTANCE_TOPICS, ['logs', 'log'])
+  static override hiddenAliases = commandAliases(INSTANCE_TOPICS, ['logs', 'log'])
   static override examples = [
     '<%= config.bin %> instance logs nginx-1a747',
     '<%= config.bin %> instance logs nginx-1a747 --tail 20',

@@ -6,7 +6,7 @@ import {BaseCommand, INSTANCE_TOPICS, commandAliases, loadPalette, renderTransit
 export default class InstanceRemove extends BaseCommand<typeof InstanceRemove> {
   static override summary = 'Remove one or more instances.'
   static override description = 'Deletes instances by name or UUID (a running instance is stopped first), every instance with --all, or every stopped instance with --stopped.'
-  static override aliases = commandAliases(INSTANCE_TOPICS, ['remove', 'rm', 'delete', 'del'])
+  static override hiddenAliases = commandAliases(INSTANCE_TOPICS, ['remove', 'rm', 'delete', 'del'])
   static override examples = [
     '<%= config.bin %> instance remove nginx-1a747',
     '<%= config.bin %> instance remove --stopped --yes',

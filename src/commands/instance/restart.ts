@@ -9,7 +9,7 @@ const STOPPED_TIMEOUT_MS = 60_000
 export default class InstanceRestart extends BaseCommand<typeof InstanceRestart> {
   static override summary = 'Restart one or more instances.'
   static override description = 'Stops the instances, waits until they are stopped, and starts them again. --wait waits up to that long for each to run again.'
-  static override aliases = commandAliases(INSTANCE_TOPICS, ['restart', 'rr'])
+  static override hiddenAliases = commandAliases(INSTANCE_TOPICS, ['restart', 'rr'])
   static override examples = [
     '<%= config.bin %> instance restart nginx-1a747',
     '<%= config.bin %> instance restart nginx-1a747 --force --wait 10s',

@@ -6,7 +6,7 @@ import {BaseCommand, INSTANCE_TOPICS, commandAliases, loadPalette, parseDuration
 export default class InstanceStart extends BaseCommand<typeof InstanceStart> {
   static override summary = 'Start one or more instances.'
   static override description = 'Starts stopped instances by name or UUID, or every instance with --all. With --wait the API holds the answer until each instance runs or the duration passes.'
-  static override aliases = commandAliases(INSTANCE_TOPICS, ['start', 'str'])
+  static override hiddenAliases = commandAliases(INSTANCE_TOPICS, ['start', 'str'])
   static override examples = [
     '<%= config.bin %> instance start nginx-1a747',
     '<%= config.bin %> instance start nginx-1a747 redis-9f2c1 --wait 10s',

@@ -6,7 +6,7 @@ import {BaseCommand, INSTANCE_TOPICS, commandAliases, loadPalette, parseDuration
 export default class InstanceStop extends BaseCommand<typeof InstanceStop> {
   static override summary = 'Stop one or more instances.'
   static override description = 'Stops instances by name or UUID, or every instance with --all. --wait gives open connections that long to drain before the instance stops; --force stops at once.'
-  static override aliases = commandAliases(INSTANCE_TOPICS, ['stop', 'st'])
+  static override hiddenAliases = commandAliases(INSTANCE_TOPICS, ['stop', 'st'])
   static override examples = [
     '<%= config.bin %> instance stop nginx-1a747',
     '<%= config.bin %> instance stop nginx-1a747 --wait 30s',

@@ -18,7 +18,7 @@ const COLUMNS: Column<MetroRow>[] = [
 export default class MetroList extends BaseCommand<typeof MetroList> {
   static override summary = 'List the metros ukc knows.'
   static override description = `Lists the Unikraft Cloud metros and their API URLs (the legacy fra0-style metros are kraft.cloud's), plus "local", the embedded platform. Any full API URL is also accepted as --metro.`
-  static override aliases = ['metro:ls', 'metros:list', 'metros:ls', 'm:list', 'm:ls']
+  static override hiddenAliases = ['metro:ls', 'metros:list', 'metros:ls', 'm:list', 'm:ls']
   static override examples = ['<%= config.bin %> metro list', '<%= config.bin %> metro list --json']
   static override defaultOutput = 'table' as const
 

@@ -7,7 +7,7 @@ export default class ServiceCreate extends BaseCommand<typeof ServiceCreate> {
   static override summary = 'Create a service that publishes ports.'
   static override description = `Creates a service: a public endpoint with its domains and published ports, which instances join with \`instance create --service\`. Several instances in one service are load balanced.
 Ports are EXTERNAL:INTERNAL[/HANDLER[+HANDLER]] (handlers tls, http, redirect); a single 443:PORT also redirects port 80 to 443.`
-  static override aliases = commandAliases(SERVICE_TOPICS, ['create', 'new'])
+  static override hiddenAliases = commandAliases(SERVICE_TOPICS, ['create', 'new'])
   static override examples = [
     '<%= config.bin %> service create --name my-service 443:8080/http+tls',
     '<%= config.bin %> service create --name my-service 443:8080',
@@ -15,6 +15,7 @@ Ports are EXTERNAL:INTERNAL[/HANDLER[+HANDLER]] (handlers tls, http, redirect); 
     '<%= config.bin %> service create --domain www.example.com --certificate my-cert 443:8080',
   ]
   static override strict = false
+  static override usage = 'service create [FLAGS] EXTERNAL:INTERNAL[/HANDLERS]...'
   static override args = {port: Args.string({description: 'Port to publish, EXTERNAL:INTERNAL[/HANDLERS] (several may be given).', required: true})}
   static override defaultOutput = 'table' as const
 

@@ -10,7 +10,7 @@ const POLL_MS = 500
 export default class ServiceDrain extends BaseCommand<typeof ServiceDrain> {
   static override summary = 'Remove every instance of one or more services.'
   static override description = 'Deletes all instances attached to the services and waits until they are gone; the services themselves stay.'
-  static override aliases = commandAliases(SERVICE_TOPICS, ['drain'])
+  static override hiddenAliases = commandAliases(SERVICE_TOPICS, ['drain'])
   static override examples = ['<%= config.bin %> service drain my-service', '<%= config.bin %> service drain my-service other-service --timeout 2m --yes']
   static override strict = false
   static override args = {service: Args.string({description: 'Name or UUID of a service (several may be given).', required: true})}

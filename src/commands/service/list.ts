@@ -4,7 +4,7 @@ import {BaseCommand, SERVICE_TOPICS, commandAliases, renderServices} from '../..
 export default class ServiceList extends BaseCommand<typeof ServiceList> {
   static override summary = 'List your services.'
   static override description = 'Lists every service (public endpoint) of the user in the metro with its domains, published ports and instances.'
-  static override aliases = commandAliases(SERVICE_TOPICS, ['list', 'ls'])
+  static override hiddenAliases = commandAliases(SERVICE_TOPICS, ['list', 'ls'])
   static override examples = ['<%= config.bin %> service list', '<%= config.bin %> service list --output list', '<%= config.bin %> service list --json']
   static override defaultOutput = 'table' as const
 

@@ -10,7 +10,7 @@ const POLL_MS = 500
 export default class ServiceRemove extends BaseCommand<typeof ServiceRemove> {
   static override summary = 'Remove one or more services.'
   static override description = 'Deletes services by name or UUID, or every service with --all. The API refuses to delete a service that still has instances; --wait-empty first waits until its instances are gone.'
-  static override aliases = commandAliases(SERVICE_TOPICS, ['remove', 'rm', 'delete', 'del'])
+  static override hiddenAliases = commandAliases(SERVICE_TOPICS, ['remove', 'rm', 'delete', 'del'])
   static override examples = [
     '<%= config.bin %> service remove my-service',
     '<%= config.bin %> service remove my-service --wait-empty',
