@@ -1,7 +1,9 @@
 // The private network: endpoints forward with half-close, refuse other users' networks, and
 // `.internal` names resolve per user.
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
 import net from 'node:net'
+import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {mayConnect, resolveInternal} from '../../src/platform/network/index.js'
@@ -77,6 +79,16 @@ describe('private network', () => {
     assert.equal(resolveInternal(fixture.runtime.hostsFile(bob.uuid), 'bobs-web.internal'), `127.${16 + bob.index}.0.3`)
     const answer = await httpGet(resolveInternal(aliceHosts, web.name) as string, 8080)
     assert.equal(answer.body, `Hello from ${web.name}\n`)
+  })
+
+  it('serves an instance port below 1024: process on port + 10000, endpoint on the real port when root', async () => {
+    const server = "require('http').createServer((q, r) => r.end('port ' + process.env.PORT)).listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST)"
+    fs.writeFileSync(path.join(fixture.dataDir, 'images.json'), JSON.stringify({'low:latest': {command: [process.execPath, '-e', server], port: 80}}))
+    const record = fixture.instance(alice, 'low')
+    await fixture.runtime.start(record.uuid)
+    const endpoint = process.getuid?.() === 0 ? 80 : 10_080
+    assert.equal((await httpGet(record.private_ip, endpoint)).body, 'port 10080')
+    await fixture.runtime.remove(record.uuid)
   })
 
   it('knows which addresses belong to which network', () => {
