@@ -37,6 +37,21 @@ describe('instance logs', () => {
     assert.equal(stdout, older + newer)
   })
 
+  it('keeps a character split between two windows whole while following', async () => {
+    const euro = Buffer.from('€\n') // 3 bytes of UTF-8, then a newline
+    const part = (buf: Buffer) => buf.toString('base64')
+    api().get('/v1/instances/log').reply(200, envelope('instances', [{...logItem('', {start: 0, end: 0}, {start: 0, end: 0}), output: ''}]))
+    api()
+      .get('/v1/instances/log', [{uuid: UUID1, offset: 0, limit: 16383}])
+      .reply(200, envelope('instances', [{...logItem('', {start: 0, end: 2}, {start: 0, end: 2}), output: part(euro.subarray(0, 2))}]))
+    api()
+      .get('/v1/instances/log', [{uuid: UUID1, offset: 2, limit: 16383}])
+      .reply(200, envelope('instances', [{...logItem('', {start: 2, end: 4}, {start: 0, end: 4}, 'stopped'), output: part(euro.subarray(2))}]))
+    api().get('/v1/instances').reply(200, envelope('instances', [instanceObject({state: 'stopped', stop_reason: 15})]))
+    const {stdout} = await ukc(['instance', 'logs', 'web', '--follow', ...TARGET])
+    assert.equal(stdout, '€\n')
+  })
+
   it('prints only the last N lines with --tail', async () => {
     const text = 'one\ntwo\nthree\nfour\n'
     api().get('/v1/instances/log').reply(200, envelope('instances', [logItem(text, {start: 0, end: text.length}, {start: 0, end: text.length})]))

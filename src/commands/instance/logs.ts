@@ -1,3 +1,4 @@
+import {StringDecoder} from 'node:string_decoder'
 import {setTimeout as delay} from 'node:timers/promises'
 
 import {Args, Flags} from '@oclif/core'
@@ -23,6 +24,8 @@ interface Cursor {
   result: InstanceLogResult
   next: number
   pending: string
+  /** Bytes of a character split across two windows wait here for the rest. */
+  decoder: StringDecoder
   done: boolean
 }
 
@@ -68,23 +71,28 @@ With several instances each line is prefixed with the instance name.`
     const tail = this.flags.tail
     const first = await this.page(client, id, -PAGE, PAGE)
     if (!first) return undefined
-    let text = decode(first)
+    const chunks = [bytes(first)]
+    let lines = lineCount(chunks)
     let start = first.range?.start ?? 0
     const floor = first.available?.start ?? 0
     const uuid = first.uuid || id
-    while (start > floor && (tail < 0 || lineCount(text) <= tail)) {
+    while (start > floor && (tail < 0 || lines <= tail)) {
       const offset = Math.max(floor, start - PAGE)
       const older = await this.page(client, uuid, offset, start - offset)
       if (!older || !older.range || older.range.start >= start) break
-      text = decode(older) + text
+      chunks.unshift(bytes(older))
+      lines = lineCount(chunks)
       start = older.range.start
     }
+    const decoder = new StringDecoder('utf8')
+    let text = decoder.write(Buffer.concat(chunks))
     if (tail >= 0) text = lastLines(text, tail)
     return {
       id: uuid,
       result: {uuid: first.uuid, name: first.name || id, output: text},
       next: first.range?.end ?? first.available?.end ?? 0,
       pending: '',
+      decoder,
       done: false,
     }
   }
@@ -125,7 +133,7 @@ With several instances each line is prefixed with the instance name.`
         this.emit(cursor, '', true)
         return
       }
-      const text = decode(item)
+      const text = cursor.decoder.write(bytes(item))
       this.emit(cursor, text, false)
       cursor.result.output += text
       const end = item.range?.end ?? cursor.next
@@ -166,12 +174,19 @@ With several instances each line is prefixed with the instance name.`
   }
 }
 
-function decode(item: InstanceLog): string {
-  return item.output ? Buffer.from(item.output, 'base64').toString('utf8') : ''
+function bytes(item: InstanceLog): Buffer {
+  return item.output ? Buffer.from(item.output, 'base64') : Buffer.alloc(0)
 }
 
-function lineCount(text: string): number {
-  return text.replace(/\n$/, '').split('\n').length
+/** Lines in the bytes read so far (a last line without newline counts). */
+function lineCount(chunks: Buffer[]): number {
+  let count = 0
+  let last = 0x0a
+  for (const chunk of chunks) {
+    for (const byte of chunk) if (byte === 0x0a) count++
+    if (chunk.length > 0) last = chunk[chunk.length - 1]
+  }
+  return last === 0x0a ? count : count + 1
 }
 
 function lastLines(text: string, count: number): string {
