@@ -91,6 +91,31 @@ describe('private network', () => {
     await fixture.runtime.remove(record.uuid)
   })
 
+  it("lets an instance reach another by its .internal name from its private IP, not another user's", async () => {
+    // `caller` reads its user's hosts file, connects from UKC_PRIVATE_IP and relays the answer.
+    const caller = `
+      const fs = require('fs'), http = require('http')
+      http.createServer((q, r) => {
+        const name = q.url.slice(1)
+        const line = fs.readFileSync(process.env.UKC_HOSTS_FILE, 'utf8').split('\\n').find((l) => l.split(' ')[1] === name)
+        if (!line) return r.end('unknown ' + name)
+        http.get({host: line.split(' ')[0], port: 8080, localAddress: process.env.UKC_PRIVATE_IP, agent: false}, (a) => a.pipe(r))
+          .on('error', (e) => r.end('error ' + e.code))
+      }).listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST)`
+    fs.writeFileSync(path.join(fixture.dataDir, 'images.json'), JSON.stringify({'caller:latest': {command: [process.execPath, '-e', caller], port: 8080}}))
+    const alices = fixture.instance(alice, 'caller')
+    const bobs = fixture.instance(bob, 'caller')
+    await fixture.runtime.start(alices.uuid)
+    await fixture.runtime.start(bobs.uuid)
+    assert.equal((await httpGet(alices.private_ip, 8080, `/${web.name}.internal`)).body, `Hello from ${web.name}\n`)
+    assert.equal((await httpGet(bobs.private_ip, 8080, `/${web.name}.internal`)).body, `unknown ${web.name}.internal`)
+    // Even with alice's IP in hand, bob's instance is refused by the private endpoint.
+    fs.appendFileSync(fixture.runtime.hostsFile(bob.uuid), `${web.private_ip} stolen.internal\n`)
+    assert.equal((await httpGet(bobs.private_ip, 8080, '/stolen.internal')).body, 'error ECONNRESET')
+    await fixture.runtime.remove(alices.uuid)
+    await fixture.runtime.remove(bobs.uuid)
+  })
+
   it('knows which addresses belong to which network', () => {
     assert.equal(mayConnect('127.0.0.1', 3), true)
     assert.equal(mayConnect('::1', 3), true)

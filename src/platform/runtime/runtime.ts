@@ -509,11 +509,11 @@ export class Runtime implements ConnectionTracker {
     if (slot.process !== child) return
     slot.process = undefined
     slot.frozen = false
-    slot.bootAbort?.abort(new Error('the instance process exited'))
     if (slot.healthyTimer) clearTimeout(slot.healthyTimer)
     slot.healthyTimer = undefined
     const cause = slot.exitCause
     slot.exitCause = undefined
+    slot.bootAbort?.abort(new Error(cause ? 'the instance was stopped while booting' : 'the instance process exited during boot; see its log'))
     const exitCode = exitCodeOf(exit)
     if (cause === 'standby') {
       // Stateless standby: the process is gone on purpose, the endpoints stay.
