@@ -52,6 +52,12 @@ export class Cli {
   readonly dataDir = path.join(this.dir, 'platform')
   private tokens = new Map<string, string>()
 
+  constructor() {
+    // Instance processes run as an unprivileged user when the platform runs as root: they must be
+    // able to traverse down to their dirs (mkdtemp makes 0700 dirs).
+    fs.chmodSync(this.dir, 0o755)
+  }
+
   env(user?: string): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {...process.env}
     for (const name of Object.keys(env)) if (/^(UKC|KRAFTCLOUD|KC|UNIKRAFTCLOUD)_/.test(name)) delete env[name]

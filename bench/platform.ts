@@ -1,0 +1,146 @@
+// `npm run bench:platform`: the embedded platform's numbers, measured in one run on this machine.
+//   create → running p50 (built-in image)         goal ≤ 150 ms
+//   standby → first byte p50, stateful/stateless   goal ≤ 10 ms (stateful)
+//   gateway HTTPS req/s vs direct req/s            goal ratio ≥ 0.5
+// Bounded: a fixed number of samples and a fixed duration per throughput run.
+import fs from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import os from 'node:os'
+import path from 'node:path'
+import {setTimeout as delay} from 'node:timers/promises'
+
+import {UkcClient, createInstance, deleteInstances, firstOrThrow, getInstances} from '../src/api/index.js'
+import type {Instance} from '../src/api/types.js'
+import {STATE_FILE, ensurePlatform, stopPlatform} from '../src/platform/index.js'
+import {backendPort} from '../src/platform/runtime/index.js'
+
+const SAMPLES = 10
+const THROUGHPUT_MS = 3000
+const CONCURRENCY = 16
+const IMAGE = 'ukc/hello'
+
+function p50(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor((sorted.length - 1) / 2)]
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out')
+    await delay(20)
+  }
+}
+
+/** Time from sending a request to the first byte of the answer. */
+function firstByte(request: () => http.ClientRequest): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now()
+    const req = request()
+    req.on('response', (res) => {
+      res.once('data', () => resolve(performance.now() - start))
+      res.resume()
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** Requests per second with CONCURRENCY keep-alive clients for THROUGHPUT_MS. */
+async function throughput(send: () => Promise<void>): Promise<number> {
+  const end = performance.now() + THROUGHPUT_MS
+  let done = 0
+  await Promise.all(
+    Array.from({length: CONCURRENCY}, async () => {
+      while (performance.now() < end) {
+        await send()
+        done++
+      }
+    }),
+  )
+  return done / (THROUGHPUT_MS / 1000)
+}
+
+function get(lib: typeof http | typeof https, options: https.RequestOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    lib
+      .get(options, (res) => {
+        res.resume()
+        res.on('end', () => resolve())
+      })
+      .on('error', reject)
+  })
+}
+
+async function main(): Promise<void> {
+  if (!fs.existsSync(path.resolve('dist/platform/images/hello/main.js'))) {
+    process.stderr.write('note: dist/ is missing; built-in images run through tsx and boot slower (run `npm run build` first)\n')
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-bench-platform-'))
+  fs.chmodSync(dataDir, 0o755)
+  // The platform runs as its own daemon process, as for users: the gateway does not share a CPU
+  // thread with this benchmark's clients.
+  const info = await ensurePlatform({dataDir, apiPort: 0, gatewayPort: 0, users: ['bench']})
+  const ca = fs.readFileSync(info.ca, 'utf8')
+  const client = new UkcClient({baseUrl: info.url, token: info.users[0].token, ca})
+  const lines: string[] = []
+  try {
+    // ---- create → running
+    const boots: number[] = []
+    for (let i = 0; i < SAMPLES; i++) {
+      const start = performance.now()
+      const created = firstOrThrow(await createInstance(client, {image: IMAGE, autostart: true, wait_timeout_ms: 10_000}))
+      boots.push(performance.now() - start)
+      await deleteInstances(client, [created.uuid])
+    }
+    lines.push(`create → running p50:           ${p50(boots).toFixed(1)} ms   (goal ≤ 150 ms, ${SAMPLES} samples)`)
+
+    // ---- standby → first byte, through the private endpoint
+    for (const stateful of [true, false]) {
+      const instance = firstOrThrow(
+        await createInstance(client, {image: IMAGE, autostart: true, wait_timeout_ms: 10_000, scale_to_zero: {policy: 'on', cooldown_time_ms: 100, stateful}}),
+      )
+      const state = async () => firstOrThrow(await getInstances(client, [instance.uuid])).state
+      const wakes: number[] = []
+      for (let i = 0; i < SAMPLES; i++) {
+        await until(async () => (await state()) === 'standby', 10_000)
+        wakes.push(await firstByte(() => http.request({host: instance.private_ip, port: 8080, localAddress: '127.0.0.1', agent: false})))
+      }
+      await deleteInstances(client, [instance.uuid])
+      const goal = stateful ? '(goal ≤ 10 ms)' : ''
+      lines.push(`standby → first byte p50 (${stateful ? 'stateful' : 'stateless'}): ${p50(wakes).toFixed(1)} ms ${goal}`.trimEnd())
+    }
+
+    // ---- gateway HTTPS vs direct HTTP to the instance
+    const web = firstOrThrow(
+      await createInstance(client, {
+        image: IMAGE,
+        autostart: true,
+        wait_timeout_ms: 10_000,
+        service_group: {services: [{port: 443, destination_port: 8080, handlers: ['http', 'tls']}]},
+      }),
+    ) as Instance
+    // The instance's own listener (backend address) is not part of the API: read it from the store file.
+    const stored = JSON.parse(fs.readFileSync(path.join(dataDir, STATE_FILE), 'utf8')) as {instances: Array<{uuid: string; backend_ip: string}>}
+    const record = stored.instances.find((i) => i.uuid === web.uuid)
+    const fqdn = web.service_group?.domains?.[0]?.fqdn ?? ''
+    const directAgent = new http.Agent({keepAlive: true, maxSockets: CONCURRENCY})
+    const gatewayAgent = new https.Agent({keepAlive: true, maxSockets: CONCURRENCY, ca, servername: fqdn})
+    const direct = await throughput(() => get(http, {host: record?.backend_ip, port: backendPort(8080), agent: directAgent}))
+    const gateway = await throughput(() =>
+      get(https, {host: '127.0.0.1', port: info.gateway.ports['443'], servername: fqdn, headers: {host: fqdn}, agent: gatewayAgent}),
+    )
+    directAgent.destroy()
+    gatewayAgent.destroy()
+    lines.push(`direct HTTP req/s:              ${direct.toFixed(0)}`)
+    lines.push(`gateway HTTPS req/s:            ${gateway.toFixed(0)}`)
+    lines.push(`gateway / direct:               ${(gateway / direct).toFixed(2)}   (goal ≥ 0.5; ${CONCURRENCY} keep-alive clients, ${THROUGHPUT_MS} ms each)`)
+  } finally {
+    await stopPlatform(dataDir)
+    fs.rmSync(dataDir, {recursive: true, force: true})
+  }
+  process.stdout.write(`${lines.join('\n')}\n`)
+}
+
+await main()
