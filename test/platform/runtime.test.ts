@@ -157,6 +157,19 @@ describe('runtime', () => {
     await fixture.runtime.remove(custom.uuid)
   })
 
+  it('stops an instance that is still booting; the start fails and says so', async () => {
+    const slow = "setTimeout(() => require('net').createServer().listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST), 30000)"
+    fs.writeFileSync(path.join(fixture.dataDir, 'images.json'), JSON.stringify({'slow:latest': {command: [process.execPath, '-e', slow], port: 7200}}))
+    const record = fixture.instance(alice, 'slow')
+    const starting = fixture.runtime.start(record.uuid)
+    starting.catch(() => {})
+    await fixture.until('starting', () => fixture.get(record.uuid).state === 'starting' && fixture.get(record.uuid).pid === undefined)
+    await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 0, reason: 'user'})
+    await assert.rejects(starting, /stopped while booting/)
+    assert.equal(fixture.get(record.uuid).state, 'stopped')
+    assert.equal(fixture.get(record.uuid).stop_reason, StopReason.userStop)
+  })
+
   it('reports unknown images and images that cannot start', async () => {
     assert.throws(() => fixture.runtime.catalog.resolve('nope:1'), /no image with name: nope:1/)
     assert.throws(

@@ -56,6 +56,15 @@ describe('scale-to-zero', () => {
     assert.equal(answer.body, `Hello from ${record.name}\n`)
     assert.equal(fixture.get(record.uuid).start_count, 2, 'booted again')
     assert.ok(fixture.stopped.every((uuid) => uuid !== record.uuid), 'standby is not a stop')
+
+    // A stateless standby instance has no process: a stop just records it.
+    assert.equal(await fixture.runtime.waitFor(record.uuid, 'standby', 5_000), 'standby')
+    await fixture.until('the process to be gone', () => fixture.get(record.uuid).pid === undefined)
+    await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 0, reason: 'user'})
+    assert.equal(fixture.get(record.uuid).state, 'stopped')
+    assert.equal(fixture.get(record.uuid).stop_reason, StopReason.userStop)
+    assert.ok(fixture.stopped.includes(record.uuid))
+    await assert.rejects(fixture.runtime.open(record.uuid, 8080, 'private'), /not running/)
   })
 
   it('idle: goes to standby while a connection stays open but silent, and bytes wake it', async () => {

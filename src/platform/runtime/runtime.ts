@@ -364,6 +364,8 @@ export class Runtime implements ConnectionTracker {
       slot.frozen = false
       slot.exitRecorded = spawned.exited.then((exit) => this.exited(slot, spawned, exit))
       const exitedEarly = spawned.exited.then((exit) => {
+        // The exit handler ran first: a stop during boot has aborted the signal with its reason.
+        if (signal.aborted) throw signal.reason as Error
         throw new Error(`instance ${record.name} exited during boot with code ${exitCodeOf(exit)}; see its log`)
       })
       const port = backendPort(image.ports[0])
@@ -513,8 +515,10 @@ export class Runtime implements ConnectionTracker {
     slot.healthyTimer = undefined
     const cause = slot.exitCause
     slot.exitCause = undefined
-    slot.bootAbort?.abort(new Error(cause ? 'the instance was stopped while booting' : 'the instance process exited during boot; see its log'))
     const exitCode = exitCodeOf(exit)
+    slot.bootAbort?.abort(
+      new Error(cause ? 'the instance was stopped while booting' : `the instance process exited during boot with code ${exitCode}; see its log`),
+    )
     if (cause === 'standby') {
       // Stateless standby: the process is gone on purpose, the endpoints stay.
       await this.write(slot, {exit_code: exitCode, pid: undefined})
