@@ -180,7 +180,10 @@ function headline(state: InstanceState | undefined): string {
 }
 
 /** kraft's "fancy map" after `instance create`: keys right-aligned behind a rule. */
-export function renderCreateSummary(instance: Instance, context: {metro: string; service?: ServiceGroup; color?: boolean}): string {
+export function renderCreateSummary(
+  instance: Instance,
+  context: {metro: string; service?: ServiceGroup; color?: boolean; /** Where public 443 really listens (the local gateway's port). */ httpsPort?: number},
+): string {
   const service = context.service
   const httpsPort = (service?.services ?? []).some((p) => p.port === 443)
   const fqdn = instance.service_group?.domains?.[0]?.fqdn ?? service?.domains?.[0]?.fqdn
@@ -189,7 +192,7 @@ export function renderCreateSummary(instance: Instance, context: {metro: string;
     ['uuid', instance.uuid],
     ['metro', context.metro],
     ['state', instance.state],
-    ['domain', fqdn ? `${httpsPort ? 'https://' : ''}${fqdn}` : undefined],
+    ['domain', fqdn ? (httpsPort ? `https://${fqdn}${context.httpsPort && context.httpsPort !== 443 ? `:${context.httpsPort}` : ''}` : fqdn) : undefined],
     ['image', instance.image],
     ['boot time', instance.state === 'starting' ? undefined : formatBootTime(instance.boot_time_us)],
     ['memory', formatMemory(instance.memory_mb)],
@@ -226,7 +229,7 @@ export const INSTANCE_TRANSITION_COLUMNS: Column<Instance>[] = [
 
 export function renderTransitions(instances: Instance[], format: 'table' | 'list', options: {color?: boolean} = {}): string {
   if (instances.length === 0) return ''
-  return format === 'table'
-    ? renderTable(INSTANCE_TRANSITION_COLUMNS, instances, options)
-    : renderList(INSTANCE_TRANSITION_COLUMNS, instances, options)
+  // A delete answers no `state`: leave out what no row has rather than print an empty column.
+  const columns = INSTANCE_TRANSITION_COLUMNS.filter((c) => instances.some((i) => c.value(i) !== ''))
+  return format === 'table' ? renderTable(columns, instances, options) : renderList(columns, instances, options)
 }

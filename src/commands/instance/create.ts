@@ -167,7 +167,9 @@ A single --port 443:PORT also redirects port 80 to 443 (as kraft does).`
     if (format === 'list' && instances.length === 1) {
       const [instance] = instances
       const service = instance.service_group ? await this.serviceOf(instance) : undefined
-      this.out(renderCreateSummary(instance, {metro: (await this.resolveTarget()).metro, service, color: this.color}))
+      const target = await this.resolveTarget()
+      const httpsPort = target.local?.gateway.ports['443']
+      this.out(renderCreateSummary(instance, {metro: target.metro, service, color: this.color, httpsPort}))
       return
     }
     this.show(instances, raw, () => renderInstances(instances, 'table', {color: this.color}))
