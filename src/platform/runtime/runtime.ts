@@ -392,6 +392,7 @@ export class Runtime implements ConnectionTracker {
         pid: spawned.pid,
       })
       this.running(slot, this.options.get(slot.uuid) ?? record)
+      this.options.log(`instance ${record.name} (${record.uuid}) running, pid ${spawned.pid}, boot ${(bootTimeUs / 1000).toFixed(1)} ms`)
     } catch (error) {
       const cause = signal.aborted ? slot.exitCause : undefined
       if (child) {
@@ -527,8 +528,8 @@ export class Runtime implements ConnectionTracker {
     slot.watch?.disarm()
     const stopReason = cause ? this.stopReasonOf(cause) : exit.signal ? StopReason.crash : StopReason.appExit
     this.closeEndpoints(slot)
-    if (cause) this.options.log(`instance ${slot.uuid} stopped (${cause})`)
-    else this.console(slot.uuid).append(`ukc: the instance process exited with code ${exitCode}\n`)
+    this.options.log(`instance ${slot.uuid} stopped (${cause ?? 'exited'}, exit code ${exitCode}, stop_reason ${stopReason})`)
+    if (!cause) this.console(slot.uuid).append(`ukc: the instance process exited with code ${exitCode}\n`)
     await this.write(slot, {state: 'stopped', stopped_at: new Date().toISOString(), exit_code: exitCode, stop_reason: stopReason, pid: undefined})
     this.afterStop(slot, cause === undefined, exitCode)
   }
@@ -622,6 +623,7 @@ export class Runtime implements ConnectionTracker {
     const record = this.options.get(slot.uuid)
     const child = slot.process
     if (slot.phase !== 'running' || !record || !child || slot.stopping) return
+    this.options.log(`instance ${record.name} (${record.uuid}) to standby (${record.scale_to_zero.stateful ? 'frozen' : 'stopped'})`)
     if (record.scale_to_zero.stateful) {
       // Stateful: freeze the whole process group; memory and sockets stay, resume is a SIGCONT.
       child.signal('SIGSTOP')
