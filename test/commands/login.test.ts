@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {afterEach, describe, it} from 'node:test'
 
+import {prompts} from '../../src/cli/index.js'
 import {METRO, TOKEN, api, envelope, nock, ukc} from './harness.js'
 
 const configFile = () => path.join(process.env.UKC_CONFIG_DIR as string, 'config.json')
@@ -40,6 +41,30 @@ describe('login, whoami, logout', () => {
     const after = await ukc(['whoami', '--profile', 'work'])
     assert.equal(after.exitCode, 3)
     assert.match(after.stderr, /could not determine unikraft cloud user token/)
+  })
+
+  it('asks for the token without echo on a terminal', async () => {
+    const saved = {secret: prompts.secret, stdin: process.stdin.isTTY, stdout: process.stdout.isTTY, ci: process.env.CI}
+    const asked: string[] = []
+    prompts.secret = async (message: string) => {
+      asked.push(message)
+      return `${TOKEN}\n`
+    }
+    process.stdin.isTTY = true
+    process.stdout.isTTY = true
+    delete process.env.CI
+    try {
+      api().get('/v1/users/quotas').reply(200, envelope('quotas', [quotas]))
+      const {stdout, exitCode} = await ukc(['login', '--metro', METRO, '--profile', 'tty'])
+      assert.equal(exitCode, 0)
+      assert.deepEqual(asked, ['Unikraft Cloud token:'])
+      assert.equal(stdout, `Logged in as alice on ${METRO} (profile tty)\n`)
+    } finally {
+      prompts.secret = saved.secret
+      process.stdin.isTTY = saved.stdin
+      process.stdout.isTTY = saved.stdout
+      if (saved.ci !== undefined) process.env.CI = saved.ci
+    }
   })
 
   it('falls back to GET /instances where /users/quotas does not exist', async () => {

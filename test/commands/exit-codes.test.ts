@@ -1,0 +1,88 @@
+// Every command that calls the API maps the API's failures to the documented exit codes:
+// 400→2, 401→3, 404 and per-item code 8→4, 409 and per-item code 23→5, 503 and refused→7.
+import assert from 'node:assert/strict'
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {afterEach, before, describe, it} from 'node:test'
+
+import {TARGET, TOKEN, api, nock, ukc} from './harness.js'
+
+interface Case {
+  args: string[]
+  method: 'get' | 'post' | 'put' | 'delete'
+  path: string
+  key: string
+}
+
+const COMMANDS: Case[] = [
+  {args: ['instance', 'list'], method: 'get', path: '/v1/instances', key: 'instances'},
+  {args: ['instance', 'get', 'web'], method: 'get', path: '/v1/instances', key: 'instances'},
+  {args: ['instance', 'create', 'nginx'], method: 'post', path: '/v1/instances', key: 'instances'},
+  {args: ['instance', 'start', 'web'], method: 'put', path: '/v1/instances/start', key: 'instances'},
+  {args: ['instance', 'stop', 'web'], method: 'put', path: '/v1/instances/stop', key: 'instances'},
+  {args: ['instance', 'restart', 'web'], method: 'put', path: '/v1/instances/stop', key: 'instances'},
+  {args: ['instance', 'remove', 'web'], method: 'delete', path: '/v1/instances', key: 'instances'},
+  {args: ['instance', 'logs', 'web'], method: 'get', path: '/v1/instances/log', key: 'instances'},
+  {args: ['service', 'create', '443:8080'], method: 'post', path: '/v1/services', key: 'service_groups'},
+  {args: ['service', 'list'], method: 'get', path: '/v1/services', key: 'service_groups'},
+  {args: ['service', 'get', 'web'], method: 'get', path: '/v1/services', key: 'service_groups'},
+  {args: ['service', 'remove', 'web'], method: 'delete', path: '/v1/services', key: 'service_groups'},
+  {args: ['service', 'drain', 'web'], method: 'get', path: '/v1/services', key: 'service_groups'},
+  {args: ['quotas'], method: 'get', path: '/v1/users/quotas', key: 'quotas'},
+  {args: ['image', 'list'], method: 'get', path: '/v1/images/list', key: 'images'},
+]
+
+const HTTP_FAILURES: Array<[number, number]> = [
+  [400, 2],
+  [401, 3],
+  [404, 4],
+  [409, 5],
+  [503, 7],
+]
+
+const ITEM_FAILURES: Array<[number, number]> = [
+  [8, 4],
+  [23, 5],
+]
+
+describe('exit codes of every API command', () => {
+  let refused = ''
+  before(async () => {
+    const server = http.createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    refused = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  afterEach(() => nock.cleanAll())
+
+  for (const command of COMMANDS) {
+    const name = command.args.join(' ')
+    it(`${name}: HTTP failures`, async () => {
+      for (const [status, exit] of HTTP_FAILURES) {
+        nock.cleanAll()
+        api()[command.method](command.path).times(3).reply(status, {status: 'error', message: `failure ${status}`})
+        const {exitCode, stderr} = await ukc([...command.args, ...TARGET])
+        assert.equal(exitCode, exit, `HTTP ${status}: ${stderr}`)
+        assert.match(stderr, new RegExp(`failure ${status}`))
+      }
+    })
+
+    it(`${name}: per-item codes`, async () => {
+      for (const [code, exit] of ITEM_FAILURES) {
+        nock.cleanAll()
+        api()
+          [command.method](command.path)
+          .reply(200, {status: 'error', message: 'failed', data: {[command.key]: [{status: 'error', name: 'web', error: code, message: `item failure ${code}`}]}})
+        const {exitCode, stderr} = await ukc([...command.args, ...TARGET])
+        assert.equal(exitCode, exit, `code ${code}: ${stderr}`)
+        assert.match(stderr, new RegExp(`item failure ${code}`))
+      }
+    })
+
+    it(`${name}: connection refused`, async () => {
+      const {exitCode, stderr} = await ukc([...command.args, '--metro', refused, '--token', TOKEN])
+      assert.equal(exitCode, 7)
+      assert.match(stderr, /ECONNREFUSED/)
+    })
+  }
+})
