@@ -70,8 +70,8 @@ describe('exit codes of every API command', () => {
     it(`${name}: per-item codes`, async () => {
       for (const [code, exit] of ITEM_FAILURES) {
         nock.cleanAll()
-        api()
-          [command.method](command.path)
+        const scope = api()
+        scope[command.method](command.path)
           .reply(200, {status: 'error', message: 'failed', data: {[command.key]: [{status: 'error', name: 'web', error: code, message: `item failure ${code}`}]}})
         const {exitCode, stderr} = await ukc([...command.args, ...TARGET])
         assert.equal(exitCode, exit, `code ${code}: ${stderr}`)
