@@ -134,8 +134,8 @@ describe('ukc local: the embedded platform end to end', () => {
   })
 
   it('runs postgres and redis instances that answer on their private endpoints', async (t) => {
-    const images = await cli.json<Image[]>(['image', 'list'], {as: 'alice'}).catch(() => undefined)
-    const available = (name: string) => images === undefined || images.some((i) => i.tags?.some((tag) => tag.startsWith(`${name}:`)) && i.labels?.['ukc.available'] !== 'false')
+    const images = await cli.json<Image[]>(['image', 'list', '--all'], {as: 'alice'})
+    const available = (name: string) => images.some((i) => i.tags?.some((tag) => tag.startsWith(`${name}:`)) && i.labels?.['ukc.available'] === 'true')
     if (!available('postgres') || !available('redis')) {
       t.skip('postgres or redis-server is not installed on this host')
       return

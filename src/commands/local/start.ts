@@ -95,7 +95,6 @@ export default class LocalStart extends BaseCommand<typeof LocalStart> {
       process.on('SIGTERM', stop)
     })
     await platform.close()
-    this.exit(0)
     return result
   }
 }

@@ -77,6 +77,9 @@ export class Store implements RouteTable {
         const token = Buffer.from(`robot$${name}.users.kraftcloud:${secret}`).toString('base64')
         user = {uuid: crypto.randomUUID(), name, index, token}
         this.putUser(user)
+        // Each platform starts its users' address sequence at a random point, so that two platforms
+        // on one machine (e.g. test runs side by side) rarely want the same loopback address.
+        this.seq[user.uuid] = crypto.randomInt(0, MAX_SEQ)
       }
       result.push(user)
     }
