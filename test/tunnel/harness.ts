@@ -65,9 +65,11 @@ export class Fixtures {
   ): Promise<{port: number; token: string; child: ChildProcess; output: () => string; exited: Promise<number | null>}> {
     const token = options.token ?? crypto.randomBytes(32).toString('base64url')
     const args = relayArgs({tokenHash: hashToken(token), allow, heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 60_000})
+    const env: NodeJS.ProcessEnv = {...process.env, PORT: String(options.port ?? 0), UKC_LISTEN_HOST: '127.0.0.1'}
+    delete env.NODE_TEST_CONTEXT // the relay is a program, not a test file
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/tunnel/relay/main.ts'), ...args], {
       cwd: ROOT,
-      env: {...process.env, PORT: String(options.port ?? 0), UKC_LISTEN_HOST: '127.0.0.1'},
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''

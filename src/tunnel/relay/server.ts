@@ -41,10 +41,8 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   ) {
     super()
     this.policy = new TargetPolicy(config.allow, config.hostsFile)
-    this.server = http.createServer((req, res) => this.onRequest(req, res))
-    // A connection that never completes its handshake is dropped (failure mode 17).
-    this.server.headersTimeout = 5_000
-    this.server.requestTimeout = 10_000
+    // A connection that never completes its handshake is dropped within seconds (failure mode 17).
+    this.server = http.createServer({headersTimeout: 5_000, requestTimeout: 10_000, connectionsCheckingInterval: 1_000}, (req, res) => this.onRequest(req, res))
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head))
     this.wss = new WebSocketServer({
       noServer: true,

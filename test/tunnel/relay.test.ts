@@ -1,0 +1,136 @@
+// The relay as the platform runs it (a child process): authentication before the upgrade, handshake
+// rate limiting and timeouts, heartbeat-driven exit, and the client's recovery when the relay dies.
+import assert from 'node:assert/strict'
+import http from 'node:http'
+import net from 'node:net'
+import {after, afterEach, describe, it} from 'node:test'
+
+import WebSocket from 'ws'
+
+import {SUBPROTOCOL} from '../../src/tunnel/index.js'
+import {Fixtures, collect, connect, waitFor} from './harness.js'
+
+const fx = new Fixtures()
+afterEach(() => fx.closeAll())
+after(() => fx.closeAll())
+
+/** The HTTP status of an upgrade attempt with the given Authorization header. */
+function upgradeStatus(port: number, authorization?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, SUBPROTOCOL, {headers: authorization ? {Authorization: authorization} : {}})
+    ws.on('unexpected-response', (req, res) => {
+      req.destroy()
+      resolve(res.statusCode ?? 0)
+    })
+    ws.on('open', () => {
+      ws.terminate()
+      resolve(101)
+    })
+    ws.on('error', reject)
+  })
+}
+
+describe('tunnel relay (child process)', () => {
+  it('answers 401 to a missing or wrong token and forwards nothing; a right token upgrades', async () => {
+    const target = await fx.server((s) => s.end('secret'))
+    const relay = await fx.relayProcess([`127.0.0.1:${target.port}`])
+    assert.equal(await upgradeStatus(relay.port), 401)
+    assert.equal(await upgradeStatus(relay.port, 'Bearer wrong-token'), 401)
+    assert.equal(await upgradeStatus(relay.port, `Bearer ${relay.token}x`), 401)
+    assert.equal(await upgradeStatus(relay.port, `Bearer ${relay.token}`), 101)
+    assert.equal(target.sockets.size, 0)
+    assert.ok(!relay.output().includes(relay.token), 'the relay must never log the token')
+  })
+
+  it('rate-limits failed handshakes with 429, even for the right token', async () => {
+    const relay = await fx.relayProcess(['127.0.0.1:9'])
+    for (let i = 0; i < 10; i++) assert.equal(await upgradeStatus(relay.port, 'Bearer guess'), 401)
+    assert.equal(await upgradeStatus(relay.port, 'Bearer guess'), 429)
+    assert.equal(await upgradeStatus(relay.port, `Bearer ${relay.token}`), 429)
+  })
+
+  it('drops a connection that never completes its handshake', async () => {
+    const relay = await fx.relayProcess(['127.0.0.1:9'])
+    const socket = await connect(relay.port)
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n') // never finishes the headers
+    const started = Date.now()
+    socket.resume()
+    await new Promise((resolve) => socket.once('end', resolve).once('close', resolve))
+    socket.destroy()
+    assert.ok(Date.now() - started < 15_000)
+  })
+
+  it('serves plain HTTP with a hint instead of hanging', async () => {
+    const relay = await fx.relayProcess(['127.0.0.1:9'])
+    const status = await new Promise<number>((resolve, reject) => {
+      http.get(`http://127.0.0.1:${relay.port}/`, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      }).on('error', reject)
+    })
+    assert.equal(status, 426)
+  })
+
+  it('exits 0 when the client heartbeat is missing (so delete-on-stop removes it)', async () => {
+    const echo = await fx.echo()
+    const relay = await fx.relayProcess([`127.0.0.1:${echo.port}`], {heartbeatTimeoutMs: 1_500})
+    const {client} = await fx.client(relay, [{target: `127.0.0.1:${echo.port}`}], {heartbeatMs: 300})
+    // While the client pings, the relay stays up well past its timeout.
+    await new Promise((resolve) => setTimeout(resolve, 2_500))
+    assert.equal(relay.child.exitCode, null)
+    const killedAt = Date.now()
+    client.relay.close() // the client goes away (as if killed): no more heartbeats
+    assert.equal(await relay.exited, 0)
+    assert.ok(Date.now() - killedAt < 1_500 + 5_000, 'relay must exit within heartbeat timeout + 5 s')
+    assert.match(relay.output(), /no client heartbeat/)
+  })
+
+  it('relay killed mid-transfer: affected connections reset, the listener refuses clearly, then recovers', async () => {
+    const echo = await fx.echo()
+    const first = await fx.relayProcess([`127.0.0.1:${echo.port}`])
+    const {ports, logs, client} = await fx.client(first, [{target: `127.0.0.1:${echo.port}`}], {heartbeatMs: 200, maxBackoffMs: 200})
+    const inFlight = await connect(ports[0] as number)
+    const inFlightResult = collect(inFlight)
+    inFlight.write('x'.repeat(10_000))
+    await waitFor(() => echo.sockets.size === 1)
+    first.child.kill('SIGKILL')
+    const {error} = await inFlightResult
+    assert.equal(error?.code, 'ECONNRESET')
+    await waitFor(() => client.relay.session === undefined)
+    // While the relay is down, new connections are refused at once with a message saying why.
+    const refusal = await connect(ports[0] as number).then(
+      async (socket) => (await collect(socket)).error?.code,
+      (error: NodeJS.ErrnoException) => error.code,
+    )
+    assert.equal(refusal, 'ECONNRESET')
+    await waitFor(() => logs.some((l) => l.includes('refused connection') && l.includes('relay unreachable')), 5_000, () => logs.join('\n'))
+    // The relay comes back on the same port and token: the CLI reconnects by itself.
+    await fx.relayProcess([`127.0.0.1:${echo.port}`], {port: first.port, token: first.token})
+    await waitFor(() => client.relay.session, 10_000, () => logs.join('\n'))
+    const after = await connect(ports[0] as number)
+    const got = collect(after)
+    after.end('works again')
+    assert.equal((await got).data.toString(), 'works again')
+    assert.ok(logs.some((l) => l.includes('tunnel connection restored')))
+  })
+
+  it('client notices a black-holed relay (SIGSTOP) through missing pongs and resets its streams', async () => {
+    const echo = await fx.echo()
+    const relay = await fx.relayProcess([`127.0.0.1:${echo.port}`])
+    const {ports, client} = await fx.client(relay, [{target: `127.0.0.1:${echo.port}`}], {heartbeatMs: 200})
+    const socket = await connect(ports[0] as number)
+    const result = collect(socket)
+    socket.write('hello')
+    await waitFor(() => echo.sockets.size === 1)
+    relay.child.kill('SIGSTOP')
+    try {
+      const {error} = await result
+      assert.equal(error?.code, 'ECONNRESET')
+      assert.equal(client.relay.session, undefined)
+    } finally {
+      relay.child.kill('SIGCONT')
+    }
+  })
+})
+
+export type {net}
