@@ -165,12 +165,12 @@ With several instances each line is prefixed with the instance name.`
     const ready = all.slice(0, cut)
     if (!ready) return
     if (!this.withPrefix) {
-      process.stdout.write(ready.endsWith('\n') ? ready : `${ready}\n`)
+      this.out(ready)
       return
     }
     const prefix = `${cursor.result.name.padEnd(this.width)} | `
     const lines = ready.replace(/\n$/, '').split('\n')
-    process.stdout.write(lines.map((line) => `${prefix}${line}\n`).join(''))
+    this.out(lines.map((line) => `${prefix}${line}`).join('\n'))
   }
 }
 
