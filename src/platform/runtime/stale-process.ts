@@ -1,7 +1,7 @@
 // After the daemon itself was killed (kill -9), its instance processes live on in their own process
 // groups and still hold their ports. Before booting an instance again, kill the old group — but only
-// when the recorded pid still belongs to this instance (its environment names the instance UUID), so
-// a reused pid is never hit.
+// when the recorded pid still belongs to this instance (its environment or working directory names
+// the instance UUID), so a reused pid is never hit.
 import fs from 'node:fs'
 import {setTimeout as delay} from 'node:timers/promises'
 
@@ -9,7 +9,14 @@ import {signalGroup} from './instance-process.js'
 
 function belongsTo(pid: number, uuid: string): boolean {
   try {
-    return fs.readFileSync(`/proc/${pid}/environ`).includes(`UKC_INSTANCE_UUID=${uuid}\0`)
+    if (fs.readFileSync(`/proc/${pid}/environ`).includes(`UKC_INSTANCE_UUID=${uuid}\0`)) return true
+  } catch {
+    return false
+  }
+  // Postgres overwrites its environment with its process title; its working directory (the
+  // instance's data dir or below) still names the instance.
+  try {
+    return fs.readlinkSync(`/proc/${pid}/cwd`).includes(`/instances/${uuid}/`)
   } catch {
     return false
   }
