@@ -131,7 +131,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return items.filter((item) => !isFailed(item))
   }
 
-  /** Asks on a TTY; outside one, refuses unless `yes` was given. */
+  /** Asks on a TTY (unless `yes`); outside one it never asks and goes ahead, as kraft never asks. */
   protected async confirmDestructive(question: string, yes: boolean | undefined, flagHint = '--yes'): Promise<void> {
     if (yes) return
     if (!this.interactive) return
