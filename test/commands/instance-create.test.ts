@@ -140,6 +140,19 @@ describe('instance create', () => {
     assert.match(stderr, /waiting for the instance to be running/)
   })
 
+  it('reports an instance that does not come up in time, still prints it, and exits non-zero', async () => {
+    api().post('/v1/instances').reply(200, envelope('instances', [createdItem]))
+    api()
+      .get('/v1/instances/wait')
+      .reply(200, {status: 'error', data: {instances: [{status: 'error', uuid: UUID1, name: 'nginx-1a747', error: 12, message: 'timed out waiting for state running'}]}})
+    expectDetails(instanceObject({state: 'starting'}))
+    const {stdout, stderr, exitCode} = await ukc(['instance', 'create', '-p', '443:8080', '--start', '--wait', 'nginx', ...TARGET])
+    assert.equal(exitCode, 1)
+    assert.match(stderr, /Error: nginx-1a747: timed out waiting for state running \(code=12\)/)
+    assert.match(stderr, /it looks like the instance did not come online, to view logs run: ukc instance logs nginx-1a747/)
+    assert.match(stdout, /^\[●\] Deployed but instance is not online!$/m)
+  })
+
   it('prints a table for -o table and for several replicas', async () => {
     api().post('/v1/instances').reply(200, envelope('instances', [createdItem, {...createdItem, uuid: UUID2, name: 'nginx-1a747-x1'}]))
     api()

@@ -86,7 +86,8 @@ A single --port 443:PORT also redirects port 80 to 443 (as kraft does).`
       const spinner = new Spinner(this.jsonEnabled())
       spinner.start(`waiting for ${uuids.length === 1 ? 'the instance' : `${uuids.length} instances`} to be running`)
       try {
-        await waitInstances(client, uuids, 'running', waitMs)
+        // An instance that did not get there is reported (and sets the exit code), but still shown.
+        this.settleBatch((await waitInstances(client, uuids, 'running', waitMs)).items)
       } finally {
         spinner.stop()
       }
@@ -94,7 +95,9 @@ A single --port 443:PORT also redirects port 80 to 443 (as kraft does).`
     const instances = allOrThrow(await getInstances(client, uuids))
     await this.print(instances, created.raw)
     if (request.autostart) {
-      for (const instance of instances.filter((i) => i.state !== 'running' && i.state !== 'standby' && i.state !== 'starting')) {
+      // Still `starting` is normal right after create, unless we waited for running.
+      const offline = (i: Instance) => i.state === 'stopped' || (waitMs !== undefined && i.state !== 'running' && i.state !== 'standby')
+      for (const instance of instances.filter(offline)) {
         this.note(`it looks like the instance did not come online, to view logs run: ${this.config.bin} instance logs ${instance.name}`)
       }
     }
