@@ -110,7 +110,8 @@ describe('tunnel relay (child process)', () => {
     const after = await connect(ports[0] as number)
     const got = collect(after)
     after.end('works again')
-    assert.equal((await got).data.toString(), 'works again')
+    const result = await got
+    assert.equal(result.data.toString(), 'works again', `${result.error?.message}\n${logs.join('\n')}`)
     assert.ok(logs.some((l) => l.includes('tunnel connection restored')))
   })
 
@@ -121,7 +122,7 @@ describe('tunnel relay (child process)', () => {
     const socket = await connect(ports[0] as number)
     const result = collect(socket)
     socket.write('hello')
-    await waitFor(() => echo.sockets.size === 1)
+    await waitFor(() => echo.sockets.size === 1, 10_000, () => `the echo connection; relay said:\n${relay.output()}`)
     relay.child.kill('SIGSTOP')
     try {
       const {error} = await result

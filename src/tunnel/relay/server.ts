@@ -12,7 +12,7 @@ import {CloseCode, MAX_FRAME_BYTES, ResetCode, SUBPROTOCOL} from '../protocol.js
 import {MuxSession} from '../session.js'
 import {HandshakeLimiter, bearerOf, tokenMatches} from './auth.js'
 import type {RelayConfig} from './config.js'
-import {TargetLookupFailed, TargetNotAllowed, TargetPolicy} from './targets.js'
+import {TargetLookupFailed, TargetPolicy} from './targets.js'
 
 /** Largest window a client may ask for: bounds what one stream can make the relay buffer. */
 const MAX_WINDOW = 8 * 1024 * 1024
@@ -145,29 +145,34 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       session.close(CloseCode.ProtocolError, 'bad OPEN frame')
       return
     }
-    // The socket exists from the start so DATA that races the dial is buffered by it (bounded by the window).
-    const socket = new net.Socket({allowHalfOpen: true})
+    let address
+    try {
+      address = this.policy.check(target)
+    } catch (error) {
+      this.log(`stream ${id} refused: ${(error as Error).message}`)
+      session.attach(id, new net.Socket(), window).abort(ResetCode.NotAllowed, (error as Error).message)
+      return
+    }
+    // Dial synchronously so DATA racing the dial is buffered by the connecting socket (bounded by the window).
+    const socket = net.connect({
+      host: address.host,
+      port: address.port,
+      allowHalfOpen: true,
+      lookup: this.policy.lookup,
+      ...(this.config.localAddress ? {localAddress: this.config.localAddress} : {}),
+    })
     const stream = session.attach(id, socket, window)
     socket.setTimeout(TARGET_CONNECT_TIMEOUT_MS, () => stream.abort(ResetCode.Refused, `${target}: connect timed out`))
     const onConnectError = (error: NodeJS.ErrnoException): void => {
-      this.log(`stream ${id} to ${target}: ${error.code ?? error.message}`)
-      stream.abort(ResetCode.Refused, `${target}: ${error.code ?? error.message}`)
+      const lookupFailed = error instanceof TargetLookupFailed
+      this.log(`stream ${id} to ${target}: ${lookupFailed ? error.message : error.code ?? error.message}`)
+      stream.abort(lookupFailed ? ResetCode.LookupFailed : ResetCode.Refused, lookupFailed ? error.message : `${target}: ${error.code ?? error.message}`)
     }
     socket.once('error', onConnectError)
-    this.policy.resolve(target).then(
-      (address) => {
-        if (socket.destroyed) return
-        socket.connect({host: address.host, port: address.port, ...(this.config.localAddress ? {localAddress: this.config.localAddress} : {})}, () => {
-          socket.setTimeout(0)
-          socket.off('error', onConnectError)
-        })
-      },
-      (error: Error) => {
-        const code = error instanceof TargetNotAllowed ? ResetCode.NotAllowed : error instanceof TargetLookupFailed ? ResetCode.LookupFailed : ResetCode.Refused
-        this.log(`stream ${id} refused: ${error.message}`)
-        stream.abort(code, error.message)
-      },
-    )
+    socket.once('connect', () => {
+      socket.setTimeout(0)
+      socket.off('error', onConnectError)
+    })
   }
 
   private checkHeartbeat(): void {

@@ -3,7 +3,7 @@
 // instances come and go), falling back to the system resolver (real Unikraft Cloud's private DNS).
 import dns from 'node:dns/promises'
 import fs from 'node:fs/promises'
-import net from 'node:net'
+import net, {type LookupFunction} from 'node:net'
 
 import {normaliseTarget} from './config.js'
 
@@ -33,16 +33,31 @@ export class TargetPolicy {
     this.allowed = new Set(allow.map(normaliseTarget))
   }
 
-  /** The address to dial for `target`, or throws TargetNotAllowed / TargetLookupFailed. */
-  async resolve(target: string): Promise<TargetAddress> {
+  /** The address to dial for `target`, or throws TargetNotAllowed. Synchronous so the dial starts at once. */
+  check(target: string): TargetAddress {
     const wanted = normaliseTarget(target)
     const address = splitTarget(wanted)
     if (!address || !this.allowed.has(wanted)) throw new TargetNotAllowed(`${target} is not a target of this tunnel`)
-    if (net.isIP(address.host)) return address
-    return {host: await this.lookup(address.host), port: address.port}
+    return address
   }
 
-  private async lookup(name: string): Promise<string> {
+  /** For net.connect: `*.internal` from the hosts file, anything else from the system resolver. */
+  readonly lookup: LookupFunction = (hostname, options, callback) => {
+    const reply = (error: Error | null, address = '', family = 4): void => {
+      if (typeof options === 'object' && options.all) {
+        ;(callback as unknown as (e: Error | null, a: Array<{address: string; family: number}>) => void)(error, error ? [] : [{address, family}])
+      } else {
+        callback(error, address, family)
+      }
+    }
+    this.resolveName(hostname).then(
+      (address) => reply(null, address, net.isIPv6(address) ? 6 : 4),
+      (error: Error) => reply(error),
+    )
+  }
+
+  private async resolveName(name: string): Promise<string> {
+    if (net.isIP(name)) return name
     if (this.hostsFile && name.endsWith('.internal')) {
       const ip = await lookupHostsFile(this.hostsFile, name)
       if (ip) return ip
@@ -50,7 +65,7 @@ export class TargetPolicy {
     try {
       return (await dns.lookup(name)).address
     } catch {
-      throw new TargetLookupFailed(`${name} did not resolve`)
+      throw Object.assign(new TargetLookupFailed(`${name} did not resolve`), {code: 'ENOTFOUND'})
     }
   }
 }
