@@ -7,7 +7,7 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: {
-      parserOptions: {projectService: true, tsconfigRootDir: import.meta.dirname},
+      parserOptions: {project: ['./tsconfig.check.json'], tsconfigRootDir: import.meta.dirname},
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -23,6 +23,6 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: {parserOptions: {projectService: false}, globals: {process: 'readonly', console: 'readonly', URL: 'readonly'}},
+    languageOptions: {parserOptions: {project: null}, globals: {process: 'readonly', console: 'readonly', URL: 'readonly'}},
   },
 )
