@@ -11,7 +11,8 @@ export class BackendAgents {
     if (agent === undefined) {
       // lifo reuses the most recently used socket: the one least likely to have hit the backend's
       // idle timeout. Idle sockets go after 30 s (or earlier when the backend announces Keep-Alive).
-      agent = new http.Agent({keepAlive: true, scheduling: 'lifo', timeout: 30_000})
+      // No Nagle: a request's body chunks must not wait for the ACK of its headers.
+      agent = new http.Agent({keepAlive: true, scheduling: 'lifo', timeout: 30_000, noDelay: true})
       this.agents.set(key, agent)
     }
     return agent
