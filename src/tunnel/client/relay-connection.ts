@@ -23,7 +23,8 @@ export interface RelayEndpoint {
 }
 
 export interface RelayConnectionOptions {
-  endpoint: RelayEndpoint
+  /** May be set later with setEndpoint (listeners bind before the relay exists). */
+  endpoint?: RelayEndpoint
   heartbeatMs: number
   /** Upper bound of the reconnect delay. */
   maxBackoffMs?: number
@@ -55,7 +56,7 @@ export class RelayHandshakeError extends Error {
 }
 
 export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
-  private endpoint: RelayEndpoint
+  private endpoint?: RelayEndpoint
   private current?: MuxSession
   private ws?: WebSocket
   private failures = 0
@@ -69,6 +70,11 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
   constructor(private readonly options: RelayConnectionOptions) {
     super()
     this.endpoint = options.endpoint
+  }
+
+  /** Where the next attempt goes (e.g. once the relay exists, or after it was recreated). */
+  setEndpoint(endpoint: RelayEndpoint): void {
+    this.endpoint = endpoint
   }
 
   /** The live session, if connected. */
@@ -86,8 +92,11 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
 
   /** Connects once; resolves on success, rejects with the first failure (the caller decides to retry). */
   async connect(): Promise<MuxSession> {
-    this.stopped = false
     const ws = await this.dial()
+    if (this.stopped) {
+      ws.terminate()
+      throw new Error('tunnel closed')
+    }
     return this.adopt(ws)
   }
 
@@ -95,6 +104,7 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
   async connectWithRetry(deadlineMs: number): Promise<MuxSession> {
     const until = Date.now() + deadlineMs
     for (;;) {
+      if (this.stopped) throw new Error('tunnel closed')
       try {
         return await this.connect()
       } catch (error) {
@@ -120,6 +130,7 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
   }
 
   private dial(): Promise<WebSocket> {
+    if (!this.endpoint) return Promise.reject(new Error('no relay endpoint yet'))
     const {url, connectHost, ca, token} = this.endpoint
     const target = new URL(url)
     const lookup: LookupFunction | undefined = connectHost

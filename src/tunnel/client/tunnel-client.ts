@@ -17,7 +17,8 @@ export interface ForwardSpec {
 }
 
 export interface TunnelClientOptions {
-  endpoint: RelayEndpoint
+  /** May be given later to connect(): listeners can bind before the relay exists. */
+  endpoint?: RelayEndpoint
   forwards: ForwardSpec[]
   heartbeatMs: number
   idleTimeoutMs?: number
@@ -40,7 +41,8 @@ export interface TunnelClientEvents {
 
 export class TunnelClient extends EventEmitter<TunnelClientEvents> {
   readonly relay: RelayConnection
-  private readonly localListeners: TunnelListener[]
+  private localListeners: TunnelListener[] = []
+  private specs: ForwardSpec[] = []
 
   constructor(private readonly options: TunnelClientOptions) {
     super()
@@ -57,7 +59,14 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
     })
     this.relay.on('down', (reason, retryIn) => options.log(`${reason}; open connections were reset; retrying in ${formatMs(retryIn)}`))
     this.relay.on('fatal', (error) => this.emit('fatal', error))
-    this.localListeners = options.forwards.map(
+    this.setForwards(options.forwards)
+  }
+
+  /** Replaces the mappings; only before listen(). */
+  setForwards(forwards: ForwardSpec[]): void {
+    const options = this.options
+    this.specs = forwards
+    this.localListeners = forwards.map(
       (forward) =>
         new TunnelListener({
           bind: forward.bind,
@@ -84,13 +93,14 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
   }
 
   /** Connects to the relay, retrying for up to `deadlineMs` (the relay may still be booting). */
-  async connect(deadlineMs = 30_000): Promise<void> {
+  async connect(deadlineMs = 30_000, endpoint?: RelayEndpoint): Promise<void> {
+    if (endpoint) this.relay.setEndpoint(endpoint)
     await this.relay.connectWithRetry(deadlineMs)
   }
 
   forwards(): ActiveForward[] {
     return this.localListeners.map((listener, i) => {
-      const forward = this.options.forwards[i] as ForwardSpec
+      const forward = this.specs[i] as ForwardSpec
       return {local: listener.address, port: listener.port, target: forward.target, label: forward.label}
     })
   }
