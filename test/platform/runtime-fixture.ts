@@ -6,7 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {setTimeout as delay} from 'node:timers/promises'
 
-import {Runtime} from '../../src/platform/runtime/index.js'
+import {Runtime, type RuntimeOptions} from '../../src/platform/runtime/index.js'
 import type {InstanceRecord, UserRecord} from '../../src/platform/types.js'
 
 export class RuntimeFixture {
@@ -19,7 +19,12 @@ export class RuntimeFixture {
   private sequence = 0
 
   constructor() {
-    this.runtime = new Runtime({
+    this.runtime = new Runtime(this.options())
+  }
+
+  /** Runtime options backed by this fixture's maps (a second Runtime may share them). */
+  options(): RuntimeOptions {
+    return {
       dataDir: this.dataDir,
       log: (line) => this.lines.push(line),
       get: (uuid) => this.records.get(uuid),
@@ -33,7 +38,7 @@ export class RuntimeFixture {
         return next
       },
       onStopped: (uuid) => this.stopped.push(uuid),
-    })
+    }
   }
 
   user(name: string, index: number): UserRecord {

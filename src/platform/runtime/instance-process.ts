@@ -1,6 +1,7 @@
 // One instance's process: spawned in its own process group (detached), so signals reach every
 // process the image forks (Postgres backends, nginx workers); console output goes to a callback.
 import {spawn, type ChildProcess} from 'node:child_process'
+import fs from 'node:fs'
 import os from 'node:os'
 
 import type {RunAs} from './run-as.js'
@@ -70,6 +71,66 @@ export class InstanceProcess {
   signal(signal: NodeJS.Signals): void {
     if (this.alive) signalGroup(this.pid, signal)
   }
+
+  /**
+   * Stops every process of the instance: the group, and descendants that left it (Postgres puts
+   * each child in its own session). Remembered, so `thaw` is one cheap loop of SIGCONTs.
+   */
+  freeze(): void {
+    if (!this.alive) return
+    signalGroup(this.pid, 'SIGSTOP')
+    this.frozen = descendantsOf(this.pid)
+    for (const pid of this.frozen) signalProcess(pid, 'SIGSTOP')
+  }
+
+  thaw(): void {
+    signalGroup(this.pid, 'SIGCONT')
+    for (const pid of this.frozen) signalProcess(pid, 'SIGCONT')
+    this.frozen = []
+  }
+
+  private frozen: number[] = []
+}
+
+function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal)
+  } catch {
+    // ESRCH: already gone.
+  }
+}
+
+/** Every descendant of `root`, from /proc's parent links. */
+export function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>()
+  let entries: string[]
+  try {
+    entries = fs.readdirSync('/proc')
+  } catch {
+    return []
+  }
+  for (const entry of entries) {
+    const pid = Number(entry)
+    if (!Number.isInteger(pid)) continue
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      const list = children.get(parent) ?? []
+      list.push(pid)
+      children.set(parent, list)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = []
+  const queue = [root]
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift() as number) ?? []) {
+      found.push(child)
+      queue.push(child)
+    }
+  }
+  return found
 }
 
 export function signalGroup(pid: number, signal: NodeJS.Signals): void {

@@ -595,7 +595,7 @@ export class Runtime implements ConnectionTracker {
     for (const endpoint of slot.endpoints) endpoint.stopAccepting()
     const plan = slot.plan
     child.signal(options.force ? 'SIGKILL' : (plan?.stopSignal ?? 'SIGTERM'))
-    if (slot.frozen) child.signal('SIGCONT') // a frozen group handles the signal once thawed
+    if (slot.frozen) child.thaw() // frozen processes handle the signal once thawed
     const kill = setTimeout(() => child.signal('SIGKILL'), STOP_GRACE_MS)
     try {
       await child.exited
@@ -626,7 +626,7 @@ export class Runtime implements ConnectionTracker {
     this.options.log(`instance ${record.name} (${record.uuid}) to standby (${record.scale_to_zero.stateful ? 'frozen' : 'stopped'})`)
     if (record.scale_to_zero.stateful) {
       // Stateful: freeze the whole process group; memory and sockets stay, resume is a SIGCONT.
-      child.signal('SIGSTOP')
+      child.freeze()
       slot.frozen = true
       this.write(slot, {state: 'standby', stop_reason: StopReason.standby}).catch(() => {})
       return
@@ -644,7 +644,7 @@ export class Runtime implements ConnectionTracker {
     if (slot.waking) return slot.waking
     if (slot.phase !== 'standby') return slot.booting ?? Promise.resolve()
     if (slot.frozen && slot.process) {
-      slot.process.signal('SIGCONT')
+      slot.process.thaw()
       slot.frozen = false
       this.write(slot, {state: 'running'}).catch(() => {}) // persisted behind the held connection, not before it
       slot.watch?.arm()

@@ -103,7 +103,10 @@ export async function launchPostgres(image: string, context: LaunchContext): Pro
     await initialize(binaries, pgdata, context)
     fs.writeFileSync(marker, '')
   }
-  fs.rmSync(path.join(pgdata, 'postmaster.pid'), {force: true}) // left by a killed server; we own this dir
+  // Lock files left by a killed server (after kill -9 of the daemon its pid may linger as a zombie,
+  // which Postgres takes for a live postmaster). The runtime killed any old process of this instance.
+  fs.rmSync(path.join(pgdata, 'postmaster.pid'), {force: true})
+  for (const file of fs.readdirSync(sockets)) if (file.endsWith('.lock')) fs.rmSync(path.join(sockets, file), {force: true})
   const args = [
     '-D', pgdata,
     '-p', String(context.port),
