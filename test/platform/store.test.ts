@@ -63,4 +63,23 @@ describe('platform store', () => {
     const onDisk = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as {instances: Array<{uuid: string}>}
     for (let i = 0; i < 20; i++) assert.ok(onDisk.instances.some((r) => r.uuid === `c${i}`))
   })
+
+  it('routes a public FQDN to its service and the attached instances with their current state', async () => {
+    const store = new Store(dir)
+    const [alice] = await store.ensureUsers(['alice'])
+    store.setService({
+      uuid: 'svc', name: 'web', user: alice.uuid, created_at: new Date().toISOString(), persistent: false, soft_limit: 1, hard_limit: 10,
+      services: [{port: 443, destination_port: 8080, handlers: ['http', 'tls']}], domains: ['web.local.localhost'],
+    })
+    store.setInstance({...instance(alice.uuid, 'r1', store.allocateAddresses(alice)), service_uuid: 'svc'})
+    store.setInstance({...instance(alice.uuid, 'r2', store.allocateAddresses(alice)), service_uuid: 'svc'})
+    await store.updateInstance('r2', {state: 'standby'})
+    const route = store.route('WEB.local.localhost.')
+    assert.equal(route?.serviceUuid, 'svc')
+    assert.equal(route?.hardLimit, 10)
+    assert.deepEqual(route?.instances.map((i) => `${i.uuid}:${i.state}`).sort(), ['r1:stopped', 'r2:standby'])
+    store.removeInstance('r1')
+    assert.deepEqual(store.route('web.local.localhost')?.instances.map((i) => i.uuid), ['r2'])
+    assert.equal(store.route('other.local.localhost'), undefined)
+  })
 })

@@ -27,6 +27,8 @@ export class Store implements RouteTable {
   private readonly instances = new Map<string, InstanceRecord>()
   private readonly services = new Map<string, ServiceRecord>()
   private readonly byDomain = new Map<string, string>()
+  /** Service → attached instance uuids (an instance's service never changes after create). */
+  private readonly attached = new Map<string, Set<string>>()
   private readonly seq: Record<string, number> = {}
   private readonly file: StateFile<StoredState>
 
@@ -40,7 +42,7 @@ export class Store implements RouteTable {
     }))
     const stored = this.file.read()
     for (const user of stored?.users ?? []) this.putUser(user)
-    for (const instance of stored?.instances ?? []) this.instances.set(instance.uuid, instance)
+    for (const instance of stored?.instances ?? []) this.setInstance(instance)
     for (const service of stored?.services ?? []) this.setService(service)
     Object.assign(this.seq, stored?.seq ?? {})
   }
@@ -125,10 +127,17 @@ export class Store implements RouteTable {
   /** In memory only: callers batch their changes and then `await flush()` before answering. */
   setInstance(record: InstanceRecord): void {
     this.instances.set(record.uuid, record)
+    if (record.service_uuid) {
+      let set = this.attached.get(record.service_uuid)
+      if (!set) this.attached.set(record.service_uuid, (set = new Set()))
+      set.add(record.uuid)
+    }
   }
 
   removeInstance(uuid: string): void {
+    const record = this.instances.get(uuid)
     this.instances.delete(uuid)
+    if (record?.service_uuid) this.attached.get(record.service_uuid)?.delete(uuid)
   }
 
   /** Applies a patch and makes it durable; undefined when the instance no longer exists. */
@@ -167,7 +176,12 @@ export class Store implements RouteTable {
   }
 
   attachedInstances(serviceUuid: string): InstanceRecord[] {
-    return [...this.instances.values()].filter((i) => i.service_uuid === serviceUuid)
+    const result: InstanceRecord[] = []
+    for (const uuid of this.attached.get(serviceUuid) ?? []) {
+      const record = this.instances.get(uuid)
+      if (record) result.push(record)
+    }
+    return result
   }
 
   /** In memory only, like setInstance. */
@@ -180,6 +194,7 @@ export class Store implements RouteTable {
     const service = this.services.get(uuid)
     if (!service) return
     this.services.delete(uuid)
+    this.attached.delete(uuid)
     for (const domain of service.domains) if (this.byDomain.get(domain) === uuid) this.byDomain.delete(domain)
   }
 
