@@ -20,14 +20,40 @@ function newestMtime(dir: string): number {
   return newest
 }
 
-/** bin/run.js runs dist: compile when dist is missing or older than src (without wiping dist). */
-export function buildIfStale(): void {
+function isStale(): boolean {
   const manifest = path.join(ROOT, 'oclif.manifest.json')
   const built = fs.existsSync(manifest) && fs.existsSync(path.join(ROOT, 'dist', 'platform', 'main.js')) ? fs.statSync(manifest).mtimeMs : 0
-  if (built >= newestMtime(path.join(ROOT, 'src'))) return
-  for (const args of [['tsc', '-p', 'tsconfig.build.json'], ['oclif', 'manifest']]) {
-    const result = spawnSync('npx', args, {cwd: ROOT, encoding: 'utf8'})
-    if (result.status !== 0) throw new Error(`npx ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
+  return built < newestMtime(path.join(ROOT, 'src'))
+}
+
+/**
+ * bin/run.js runs dist: compile when dist is missing or older than src (without wiping dist). Runs
+ * of this suite side by side build one at a time (a lock dir in the temp dir).
+ */
+export async function buildIfStale(): Promise<void> {
+  if (!isStale()) return
+  const lock = path.join(os.tmpdir(), `ukc-e2e-build-${Buffer.from(ROOT).toString('hex').slice(-24)}.lock`)
+  const deadline = Date.now() + 180_000
+  for (;;) {
+    try {
+      fs.mkdirSync(lock)
+      break
+    } catch {
+      // Another run is building; a lock older than the deadline is stale.
+      const since = fs.statSync(lock, {throwIfNoEntry: false})?.mtimeMs ?? Date.now()
+      if (Date.now() - since > 180_000) fs.rmSync(lock, {recursive: true, force: true})
+      if (Date.now() > deadline) throw new Error(`waited too long for the build lock ${lock}`)
+      await delay(200)
+    }
+  }
+  try {
+    if (!isStale()) return
+    for (const args of [['tsc', '-p', 'tsconfig.build.json'], ['oclif', 'manifest']]) {
+      const result = spawnSync('npx', args, {cwd: ROOT, encoding: 'utf8'})
+      if (result.status !== 0) throw new Error(`npx ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
+    }
+  } finally {
+    fs.rmSync(lock, {recursive: true, force: true})
   }
 }
 

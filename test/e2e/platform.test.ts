@@ -18,7 +18,7 @@ describe('ukc local: the embedded platform end to end', () => {
   const stateIs = (name: string, state: string) => async () => ((await get(name)).state === state ? true : undefined)
 
   before(async () => {
-    buildIfStale()
+    await buildIfStale()
     platform = await cli.start()
     ca = cli.ca()
   })
