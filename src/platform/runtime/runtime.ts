@@ -15,10 +15,11 @@ import type {BackendAddress, ConnectionTracker, InstanceRecord, InstanceState, L
 import {ImageCatalog, type ResolvedImage} from './catalog.js'
 import {ConsoleLog, type LogWindow} from './console-log.js'
 import {exitCodeOf, InstanceProcess, type Exit} from './instance-process.js'
-import type {LaunchPlan} from './launch.js'
+import type {LaunchContext, LaunchPlan} from './launch.js'
+import {launchContextOf} from './instance-environment.js'
 import {waitUntilReady} from './readiness.js'
 import {HEALTHY_AFTER_MS, restartDelay, shouldRestart} from './restart-policy.js'
-import {backendPort, endpointPort, giveToInstance, instanceIdentity} from './run-as.js'
+import {backendPort, endpointPort, instanceIdentity} from './run-as.js'
 import {StopReason} from './stop-reason.js'
 import {killStaleProcess} from './stale-process.js'
 
@@ -347,15 +348,16 @@ export class Runtime implements ConnectionTracker {
     try {
       await killStaleProcess(record.pid, record.uuid)
       if (slot.endpoints.length === 0) await this.openEndpoints(slot, record, image)
-      const plan = await image.launch(this.launchContext(record, image, log))
+      const context = this.launchContext(record, image, log)
+      const plan = await image.launch(context)
       signal.throwIfAborted()
       slot.plan = plan
       const spawnedAt = process.hrtime.bigint()
       child = await InstanceProcess.spawn({
         command: plan.command,
         args: plan.args,
-        env: this.environment(record, image),
-        cwd: this.dataDirOf(record.uuid),
+        env: context.env,
+        cwd: context.dataDir,
         runAs: instanceIdentity(),
         output: (chunk) => log.append(chunk),
       })
@@ -436,47 +438,8 @@ export class Runtime implements ConnectionTracker {
     slot.healthyTimer.unref()
   }
 
-  private launchContext(record: InstanceRecord, image: ResolvedImage, log: ConsoleLog) {
-    return {
-      uuid: record.uuid,
-      name: record.name,
-      dataDir: this.dataDirOf(record.uuid),
-      listenHost: record.backend_ip,
-      port: backendPort(image.ports[0]),
-      env: this.environment(record, image),
-      args: record.args,
-      runAs: instanceIdentity(),
-      console: (text: string) => log.append(text),
-    }
-  }
-
-  /** The instance's application dir (HOME, cwd), owned by the instance identity. */
-  private dataDirOf(uuid: string): string {
-    const dir = path.join(this.instanceDir(uuid), 'data')
-    if (!fs.existsSync(dir)) {
-      fs.mkdirSync(dir, {recursive: true, mode: 0o700})
-      giveToInstance(dir)
-    }
-    return dir
-  }
-
-  /** The process environment: image defaults, the instance's env, then the platform's variables (which win). */
-  private environment(record: InstanceRecord, image: ResolvedImage): Record<string, string> {
-    return {
-      PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      LANG: process.env.LANG ?? 'C.UTF-8',
-      HOME: this.dataDirOf(record.uuid),
-      ...image.env,
-      ...record.env,
-      PORT: String(backendPort(image.ports[0])),
-      UKC_LISTEN_HOST: record.backend_ip,
-      UKC_PRIVATE_IP: record.private_ip,
-      UKC_PRIVATE_FQDN: `${record.name}.internal`,
-      UKC_INSTANCE_NAME: record.name,
-      UKC_INSTANCE_UUID: record.uuid,
-      UKC_METRO: 'local',
-      UKC_HOSTS_FILE: this.hostsFile(record.user),
-    }
+  private launchContext(record: InstanceRecord, image: ResolvedImage, log: ConsoleLog): LaunchContext {
+    return launchContextOf(record, image, this.instanceDir(record.uuid), this.hostsFile(record.user), (text) => log.append(text))
   }
 
   private async openEndpoints(slot: Slot, record: InstanceRecord, image: ResolvedImage): Promise<void> {

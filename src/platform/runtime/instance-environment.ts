@@ -1,0 +1,47 @@
+// What an instance process is given: its data dir (HOME and cwd, owned by the instance identity)
+// and its environment — image defaults, then the instance's env, then the platform's variables
+// (which win, so PORT and UKC_LISTEN_HOST always say where to listen).
+import fs from 'node:fs'
+import path from 'node:path'
+
+import type {InstanceRecord} from '../types.js'
+import type {ResolvedImage} from './catalog.js'
+import type {LaunchContext} from './launch.js'
+import {backendPort, giveToInstance, instanceIdentity} from './run-as.js'
+
+function dataDirIn(instanceDir: string): string {
+  const dir = path.join(instanceDir, 'data')
+  if (!fs.existsSync(dir)) {
+    fs.mkdirSync(dir, {recursive: true, mode: 0o700})
+    giveToInstance(dir)
+  }
+  return dir
+}
+
+export function launchContextOf(
+  record: InstanceRecord,
+  image: ResolvedImage,
+  instanceDir: string,
+  hostsFile: string,
+  console: (text: string) => void,
+): LaunchContext {
+  const dataDir = dataDirIn(instanceDir)
+  const port = backendPort(image.ports[0])
+  // The daemon's own environment (which may hold a token) is not passed on.
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    LANG: process.env.LANG ?? 'C.UTF-8',
+    HOME: dataDir,
+    ...image.env,
+    ...record.env,
+    PORT: String(port),
+    UKC_LISTEN_HOST: record.backend_ip,
+    UKC_PRIVATE_IP: record.private_ip,
+    UKC_PRIVATE_FQDN: `${record.name}.internal`,
+    UKC_INSTANCE_NAME: record.name,
+    UKC_INSTANCE_UUID: record.uuid,
+    UKC_METRO: 'local',
+    UKC_HOSTS_FILE: hostsFile,
+  }
+  return {uuid: record.uuid, name: record.name, dataDir, listenHost: record.backend_ip, port, env, args: record.args, runAs: instanceIdentity(), console}
+}
