@@ -460,3 +460,44 @@ describe('Gateway load balancing', () => {
     await first
   })
 })
+
+describe('Gateway shutdown', () => {
+  it('close() ends keep-alive clients, requests in flight and raw connections at once', async () => {
+    const own = new Gateway({host: '127.0.0.1', domain: DOMAIN, ca, httpsPort: 0, httpPort: 0, routes: platform, tracker: platform, log: () => {}})
+    await own.start()
+    const echo = net.createServer((socket) => socket.pipe(socket))
+    const echoPort = await listen(echo)
+    const app = await backend('app')
+    platform.service(`app.${DOMAIN}`, [{uuid: 'i-app', backend: app.address}])
+    platform.service(`tcp.${DOMAIN}`, [{uuid: 'i-tcp', backend: {host: '127.0.0.1', port: echoPort}}], {services: [{port: 7000, handlers: ['tls']}]})
+    try {
+      const agent = new https.Agent({keepAlive: true})
+      const idle = await new Promise<net.Socket>((resolve, reject) => {
+        const req = https.get({host: '127.0.0.1', port: own.ports()['443'], servername: `app.${DOMAIN}`, ca: ca.certPem, agent}, (res) => {
+          const socket = res.socket
+          res.resume()
+          res.on('end', () => resolve(socket))
+        })
+        req.on('error', reject)
+      })
+      app.hold = true
+      const held = new Promise<Error>((resolve) => {
+        https.get({host: '127.0.0.1', port: own.ports()['443'], servername: `app.${DOMAIN}`, ca: ca.certPem, agent: false}).on('error', resolve)
+      })
+      await until(() => app.held.length === 1, 'a request in flight')
+      const raw = tls.connect({host: '127.0.0.1', port: await own.ensurePort(7000), servername: `tcp.${DOMAIN}`, ca: ca.certPem})
+      raw.write('ping')
+      await once(raw, 'data')
+      const started = Date.now()
+      const closes = [once(idle, 'close'), once(raw, 'close')]
+      await own.close()
+      await Promise.all(closes)
+      assert.match((await held).message, /socket hang up|ECONNRESET/)
+      assert.ok(Date.now() - started < 2000, 'no wait for keep-alive timeouts')
+      await until(() => platform.openCount() === 0, 'tracker.close for every connection')
+      agent.destroy()
+    } finally {
+      echo.close()
+    }
+  })
+})

@@ -79,7 +79,8 @@ export class Gateway {
     const closing = [...this.servers.values()].map(
       (server) => new Promise<void>((resolve) => server.close(() => resolve())),
     )
-    for (const server of this.servers.values()) if (server instanceof http.Server) server.closeAllConnections()
+    // http.Server and https.Server (a tls.Server) both track their HTTP connections, idle keep-alive ones too.
+    for (const server of this.servers.values()) if (server instanceof http.Server || server instanceof https.Server) server.closeAllConnections()
     for (const socket of this.sockets) socket.destroy()
     this.agents.destroy()
     await Promise.all(closing)
