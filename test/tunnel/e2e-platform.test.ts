@@ -1,0 +1,230 @@
+// `ukc tunnel` end to end: the real binary against the embedded platform (gateway on 443 http+tls,
+// the relay as an instance, private targets), with real clients (pg, ioredis, raw TCP).
+import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
+import crypto from 'node:crypto'
+import path from 'node:path'
+import assert from 'node:assert/strict'
+import {after, before, describe, it} from 'node:test'
+
+import Redis from 'ioredis'
+import pg from 'pg'
+
+import {Cli, ROOT, buildIfStale, until} from '../e2e/platform-harness.js'
+import {collect, connect, hashIncoming, sendRandom, sha256} from './harness.js'
+
+interface Ready {
+  status: 'ready'
+  relay: {uuid: string; fqdn: string}
+  mappings: Array<{local: string; target: string}>
+}
+
+interface Instance {
+  uuid: string
+  name: string
+  state?: string
+  args?: string[]
+}
+
+const cli = new Cli()
+const tunnels = new Set<ChildProcess>()
+
+/** Starts `ukc tunnel ... --json` and resolves with its ready line. */
+async function openTunnel(args: string[]): Promise<{child: ChildProcess; ready: Ready; stderr: () => string; exited: Promise<number | null>}> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'tunnel', '--json', ...args], {env: cli.env(), stdio: ['ignore', 'pipe', 'pipe']})
+  tunnels.add(child)
+  let out = ''
+  let err = ''
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  exited.then(() => tunnels.delete(child), () => undefined)
+  const ready = await until(`the tunnel to be ready (${args.join(' ')})`, () => {
+    if (child.exitCode !== null) throw new Error(`ukc tunnel exited ${child.exitCode}: ${err}`)
+    const line = out.split('\n').find((l) => l.startsWith('{'))
+    return line ? (JSON.parse(line) as Ready) : undefined
+  }, 90_000)
+  return {child, ready, stderr: () => err, exited}
+}
+
+function portOf(ready: Ready, i = 0): number {
+  return Number(ready.mappings[i]?.local.split(':').pop())
+}
+
+async function instances(): Promise<Instance[]> {
+  return cli.json<Instance[]>(['instance', 'list'])
+}
+
+describe('ukc tunnel against the embedded platform', {timeout: 600_000}, () => {
+  before(async () => {
+    await buildIfStale()
+    await cli.start()
+    const created = await cli.run(['instance', 'create', '--name', 'echo', '--start', '--wait', 'ukc/echo'])
+    assert.equal(created.code, 0, created.stderr)
+  })
+
+  after(async () => {
+    for (const child of tunnels) child.kill('SIGKILL')
+    await cli.cleanup()
+  })
+
+  it('moves 256 MiB each way through the echo image with equal sha256', async () => {
+    const {child, ready, exited} = await openTunnel(['0:echo:9000'])
+    assert.equal(ready.mappings[0]?.target, 'echo:9000')
+    const socket = await connect(portOf(ready))
+    const received = hashIncoming(socket)
+    const sent = await sendRandom(socket, 256 * 1024 * 1024)
+    socket.end()
+    const result = await received
+    assert.equal(result.bytes, 256 * 1024 * 1024)
+    assert.equal(result.hash, sent)
+    child.kill('SIGINT')
+    assert.equal(await exited, 0)
+  })
+
+  it('carries 500 concurrent connections, each verified, and a half-closed request gets its whole reply', async () => {
+    const {child, ready, exited} = await openTunnel(['0:echo.internal:9000'])
+    const port = portOf(ready)
+    const ok = await Promise.all(
+      Array.from({length: 500}, async () => {
+        const socket = await connect(port)
+        const payload = crypto.randomBytes(64 * 1024 + crypto.randomInt(192 * 1024))
+        const got = collect(socket)
+        socket.end(payload) // half-close: the echo keeps answering until everything came back
+        const {data} = await got
+        return sha256(data) === sha256(payload)
+      }),
+    )
+    assert.equal(ok.filter(Boolean).length, 500)
+    child.kill('SIGTERM')
+    assert.equal(await exited, 0)
+  })
+
+  it('a refused target resets one connection while the others continue', async () => {
+    const {child, ready, exited, stderr} = await openTunnel(['0:echo:9000', '0:echo:9001'])
+    const good = await connect(portOf(ready, 0))
+    const goodGot = collect(good)
+    good.write('before ')
+    const refusal = await connect(portOf(ready, 1)).then(
+      async (s) => (await collect(s)).error?.code,
+      (error: NodeJS.ErrnoException) => error.code,
+    )
+    assert.equal(refusal, 'ECONNRESET')
+    good.end('after')
+    assert.equal((await goodGot).data.toString(), 'before after')
+    await until('a message about the refused connection', () => (/refused/.test(stderr()) ? true : undefined))
+    child.kill('SIGINT')
+    assert.equal(await exited, 0)
+  })
+
+  it('rejects a WebSocket upgrade without the token with 401 through the gateway', async () => {
+    const {child, ready, exited} = await openTunnel(['0:echo:9000'])
+    const started = await cli.json<{gateway: {ports: Record<string, number>}}>(['local', 'status'])
+    const gatewayPort = started.gateway.ports['443'] as number
+    const status = await new Promise<number>((resolve, reject) => {
+      import('node:https').then(({default: https}) => {
+        const req = https.request({
+          host: '127.0.0.1',
+          port: gatewayPort,
+          servername: ready.relay.fqdn,
+          ca: cli.ca(),
+          headers: {host: ready.relay.fqdn, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': crypto.randomBytes(16).toString('base64'), authorization: 'Bearer not-the-token'},
+        })
+        req.on('response', (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        })
+        req.on('upgrade', (res, socket) => {
+          socket.destroy()
+          resolve(res.statusCode ?? 101)
+        })
+        req.on('error', reject)
+        req.end()
+      }, reject)
+    })
+    assert.equal(status, 401)
+    child.kill('SIGINT')
+    assert.equal(await exited, 0)
+  })
+
+  it('Ctrl-C deletes the relay; kill -9 leaves it to stop itself within heartbeat timeout + 5 s', async () => {
+    const first = await openTunnel(['0:echo:9000'])
+    assert.ok((await instances()).some((i) => i.uuid === first.ready.relay.uuid))
+    first.child.kill('SIGINT')
+    assert.equal(await first.exited, 0)
+    assert.ok(!(await instances()).some((i) => i.uuid === first.ready.relay.uuid), 'relay still listed after Ctrl-C')
+
+    const second = await openTunnel(['--heartbeat', '1s', '0:echo:9000'])
+    second.child.kill('SIGKILL')
+    const killedAt = Date.now()
+    await until('the relay to disappear', async () => ((await instances()).some((i) => i.uuid === second.ready.relay.uuid) ? undefined : true), 30_000)
+    assert.ok(Date.now() - killedAt < 3_000 + 5_000, `relay took ${Date.now() - killedAt} ms to go`)
+  })
+
+  it('relay killed mid-transfer: the transfer is reset, the CLI keeps listening and recovers', async () => {
+    const {child, ready, exited, stderr} = await openTunnel(['--heartbeat', '1s', '0:echo:9000'])
+    const port = portOf(ready)
+    const socket = await connect(port)
+    const result = hashIncoming(socket)
+    const sending = sendRandom(socket, 512 * 1024 * 1024).catch(() => undefined)
+    const relay = (await instances()).find((i) => i.uuid === ready.relay.uuid)
+    const hash = relay?.args?.find((a) => a.startsWith('--token-sha256='))?.split('=')[1]
+    assert.ok(hash)
+    const pid = Number(execFileSync('pgrep', ['-f', `--token-sha256=${hash}`], {encoding: 'utf8'}).trim().split('\n')[0])
+    process.kill(pid, 'SIGKILL')
+    const {error, bytes} = await result
+    await sending
+    assert.ok(error, `the transfer should be reset, it ended cleanly after ${bytes} bytes`)
+    await until('the tunnel to come back', async () => {
+      const probe = await connect(port).catch(() => undefined)
+      if (!probe) return undefined
+      const got = collect(probe)
+      probe.end('ping')
+      return (await got).data.toString() === 'ping' ? true : undefined
+    }, 60_000)
+    assert.match(stderr(), /tunnel connection lost/)
+    child.kill('SIGINT')
+    assert.equal(await exited, 0)
+  })
+
+  it('Postgres: create, insert and select through `ukc tunnel 0:db:5432`', async (t) => {
+    const created = await cli.run(['instance', 'create', '--name', 'db', '--env', 'POSTGRES_PASSWORD=secret', '--start', '--wait', 'postgres:15'])
+    if (created.code !== 0 && /postgres|initdb/i.test(created.stderr) && /install/i.test(created.stderr)) return t.skip('postgres is not installed')
+    assert.equal(created.code, 0, created.stderr)
+    const {child, ready, exited} = await openTunnel(['0:db:5432'])
+    const db = new pg.Client({host: '127.0.0.1', port: portOf(ready), user: 'postgres', password: 'secret', database: 'postgres'})
+    await db.connect()
+    try {
+      await db.query('CREATE TABLE tunnel_check (id serial PRIMARY KEY, note text)')
+      await db.query("INSERT INTO tunnel_check (note) VALUES ('one'), ('two'), ('three')")
+      const {rows} = await db.query<{note: string}>('SELECT note FROM tunnel_check ORDER BY id')
+      assert.deepEqual(rows.map((r) => r.note), ['one', 'two', 'three'])
+    } finally {
+      await db.end()
+    }
+    child.kill('SIGINT')
+    assert.equal(await exited, 0)
+  })
+
+  it('Redis: SET and GET of 10,000 keys', async (t) => {
+    const created = await cli.run(['instance', 'create', '--name', 'cache', '--start', '--wait', 'redis:7'])
+    if (created.code !== 0 && /install/i.test(created.stderr)) return t.skip('redis-server is not installed')
+    assert.equal(created.code, 0, created.stderr)
+    const {child, ready, exited} = await openTunnel(['0:cache:6379'])
+    const redis = new Redis({host: '127.0.0.1', port: portOf(ready), lazyConnect: true, maxRetriesPerRequest: 0})
+    await redis.connect()
+    try {
+      const set = redis.pipeline()
+      for (let i = 0; i < 10_000; i++) set.set(`key:${i}`, `value:${i}`)
+      await set.exec()
+      const get = redis.pipeline()
+      for (let i = 0; i < 10_000; i++) get.get(`key:${i}`)
+      const values = ((await get.exec()) ?? []).map(([, v]) => v)
+      assert.equal(values.length, 10_000)
+      assert.ok(values.every((v, i) => v === `value:${i}`))
+    } finally {
+      redis.disconnect()
+    }
+    child.kill('SIGINT')
+    assert.equal(await exited, 0)
+  })
+})
