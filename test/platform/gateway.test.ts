@@ -222,6 +222,22 @@ describe('Gateway HTTPS', () => {
     assert.equal((await get('shop.example.test')).body, 'shop GET /')
   })
 
+  it('mints a certificate for a deeper or custom name only when it routes somewhere', async () => {
+    const deep = await backend('deep')
+    platform.service(`api.deep.${DOMAIN}`, [{uuid: 'i-deep', backend: deep.address}])
+    assert.equal((await get(`api.deep.${DOMAIN}`)).body, 'deep GET /')
+    const presented = async (servername: string) => {
+      const socket = tls.connect({host: '127.0.0.1', port: gateway.ports()['443']!, servername, rejectUnauthorized: false})
+      await once(socket, 'secureConnect')
+      const san = socket.getPeerCertificate().subjectaltname
+      socket.destroy()
+      return san
+    }
+    assert.equal(await presented(`api.deep.${DOMAIN}`), `DNS:api.deep.${DOMAIN}`)
+    assert.equal(await presented(`random.deep.${DOMAIN}`), `DNS:*.${DOMAIN}, DNS:${DOMAIN}`)
+    assert.equal(await presented('random.example.test'), `DNS:*.${DOMAIN}, DNS:${DOMAIN}`)
+  })
+
   it('answers an unknown host with 503 "There is no service on this URL."', async () => {
     const reply = await get(`nobody.${DOMAIN}`)
     assert.equal(reply.status, 503)

@@ -8,6 +8,7 @@ import type {CertificateAuthority} from '../tls/index.js'
 import type {ConnectionTracker, Logger, RouteTable} from '../types.js'
 import {BackendAgents} from './backend-agents.js'
 import {Balancer} from './balancer.js'
+import {fqdnOf} from './host-name.js'
 import {HttpFront} from './http-front.js'
 import {TcpFront} from './tcp-front.js'
 
@@ -106,11 +107,13 @@ export class Gateway {
 
   private contextFor(servername: string): tls.SecureContext {
     const {ca, domain, routes} = this.options
-    const name = servername.toLowerCase()
-    const metro = name === domain || name.endsWith(`.${domain}`)
-    // A leaf per custom FQDN only for names that route somewhere, so random SNI names cannot
+    const name = fqdnOf(servername)
+    const dot = name.indexOf('.')
+    // `<label>.<domain>` shares the metro wildcard. Any other name (a custom FQDN, a deeper
+    // subdomain) gets a leaf of its own only when it routes somewhere, so random SNI names cannot
     // make the gateway mint (and cache) certificates without bound.
-    if (metro || routes.route(name) !== undefined) return ca.secureContext(name, domain)
+    const wildcard = name === domain || (dot > 0 && name.slice(dot + 1) === domain)
+    if (wildcard || routes.route(name) !== undefined) return ca.secureContext(name, domain)
     return ca.secureContext(domain, domain)
   }
 
