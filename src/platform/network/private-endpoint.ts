@@ -2,6 +2,7 @@
 // connection is checked (source must be the host or the same user's network), counted and held
 // through the tracker (which wakes a standby instance), then spliced to the instance's backend.
 import net from 'node:net'
+import {setTimeout as delay} from 'node:timers/promises'
 
 import type {ConnectionTracker, Logger} from '../types.js'
 import {mayConnect} from './address-scope.js'
@@ -41,7 +42,23 @@ export class PrivateEndpoint {
     return this.refused
   }
 
-  listen(): Promise<void> {
+  /**
+   * Binds the endpoint. An address still in use is retried for `retryForMs`: after a crash of the
+   * previous platform, its endpoints may be released a moment after the old processes are killed.
+   */
+  async listen(retryForMs = 0): Promise<void> {
+    const deadline = Date.now() + retryForMs
+    while (true) {
+      try {
+        return await this.listenOnce()
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() >= deadline) throw error
+        await delay(20)
+      }
+    }
+  }
+
+  private listenOnce(): Promise<void> {
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error)
       this.server.once('error', onError)

@@ -44,6 +44,8 @@ export interface StopOptions {
 
 /** How long a graceful stop may take before the process group is killed. */
 export const STOP_GRACE_MS = 5_000
+/** How long an endpoint address still in use (a platform going away) is retried. */
+const ENDPOINT_RETRY_MS = 2_000
 /** A process that does not serve its port this long after spawn is killed (a wrong port, a hang). */
 export const BOOT_TIMEOUT_MS = 60_000
 
@@ -456,7 +458,7 @@ export class Runtime implements ConnectionTracker {
         log: this.options.log,
       })
       try {
-        await endpoint.listen()
+        await endpoint.listen(ENDPOINT_RETRY_MS)
       } catch (error) {
         this.closeEndpoints(slot)
         throw new Error(`cannot open the private endpoint ${endpoint.address} of ${record.name}: ${(error as Error).message}`)
