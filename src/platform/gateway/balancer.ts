@@ -63,17 +63,17 @@ export class Balancer {
    * standby instance wakes) and returns the lease. Another instance is tried when the tracker refuses one.
    */
   async acquire(route: GatewayRoute, destinationPort: number): Promise<InstanceLease> {
-    const tried = new Set<string>()
+    // Only a refused open needs the set of instances tried; the common path allocates none.
+    let refused: Set<string> | undefined
     let lastError: unknown
     for (;;) {
-      const uuid = this.pick(route, tried)
+      const uuid = this.pick(route, refused)
       if (uuid === undefined) {
         if (lastError !== undefined) throw new GatewayRefusal('unavailable', `instance unavailable: ${(lastError as Error).message}`)
-        throw tried.size === 0 && hasCandidates(route)
+        throw hasCandidates(route)
           ? new GatewayRefusal('hard-limit', 'every instance of the service is at its hard limit')
           : new GatewayRefusal('no-service', 'no instance can take connections')
       }
-      tried.add(uuid)
       this.inFlight.set(uuid, this.load(uuid) + 1)
       try {
         const backend = await this.tracker.open(uuid, destinationPort, 'public')
@@ -81,6 +81,8 @@ export class Balancer {
       } catch (error) {
         this.end(uuid, false)
         lastError = error
+        refused ??= new Set()
+        refused.add(uuid)
       }
     }
   }
@@ -97,7 +99,7 @@ export class Balancer {
    * Running instances under the soft limit first (fewest in flight); when all reached it, a standby
    * instance (opening it wakes it); then the least loaded under the hard limit; else none.
    */
-  pick(route: GatewayRoute, exclude: ReadonlySet<string> = new Set()): string | undefined {
+  pick(route: GatewayRoute, exclude?: ReadonlySet<string>): string | undefined {
     const instances = route.instances
     const count = instances.length
     if (count === 0) return undefined
@@ -110,7 +112,7 @@ export class Balancer {
     let underHardLoad = Infinity
     for (let i = 0; i < count; i++) {
       const instance = instances[(start + i) % count]!
-      if (exclude.has(instance.uuid)) continue
+      if (exclude?.has(instance.uuid)) continue
       const live = LIVE.has(instance.state)
       if (!live && instance.state !== 'standby') continue
       const load = this.load(instance.uuid)
