@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import https from 'node:https'
 import {after, before, describe, it} from 'node:test'
 
+import {UkcClient, createInstance, firstOrThrow} from '../../src/api/index.js'
 import type {Image, Instance} from '../../src/api/types.js'
 import {Cli, type Started, buildIfStale, until, viaGateway, viaPrivate} from './platform-harness.js'
 
@@ -191,5 +192,35 @@ describe('ukc local: the embedded platform end to end', () => {
     const reply = await viaGateway(fqdnOf(trio), gatewayPort(), ca)
     assert.equal(reply.status, 200)
     assert.match(reply.body, /^Hello from trio/)
+  })
+
+  it('loses no acknowledged create when the daemon is killed mid-stream', async () => {
+    const bob = platform.users.find((u) => u.name === 'bob')?.token ?? ''
+    const client = new UkcClient({baseUrl: platform.url, token: bob, ca, attempts: 1, timeoutMs: 5000})
+    const acknowledged: string[] = []
+    const pid = platform.pid
+    const stream = (async () => {
+      for (let i = 0; i < 40; i++) {
+        try {
+          acknowledged.push(firstOrThrow(await createInstance(client, {image: 'ukc/echo', name: `burst-${i}`})).uuid)
+        } catch {
+          return // the daemon is gone
+        }
+        if (acknowledged.length === 5) process.kill(pid, 'SIGKILL')
+      }
+    })()
+    await stream
+    assert.ok(acknowledged.length >= 5)
+    await until('the daemon to die', () => {
+      try {
+        process.kill(pid, 0)
+        return undefined
+      } catch {
+        return true
+      }
+    })
+    platform = await cli.start()
+    const known = new Set((await list('bob')).map((i) => i.uuid))
+    for (const uuid of acknowledged) assert.ok(known.has(uuid), `acknowledged instance ${uuid} survived`)
   })
 })
