@@ -2,6 +2,7 @@ import path from 'node:path'
 
 import {Flags} from '@oclif/core'
 
+import {UsageError} from '../../api/index.js'
 import {BaseCommand} from '../../cli/index.js'
 import type {PlatformInfo} from '../../platform/info.js'
 
@@ -38,6 +39,11 @@ export default class LocalStart extends BaseCommand<typeof LocalStart> {
 
   async run(): Promise<LocalStartResult> {
     const flags = this.flags
+    for (const user of flags.user ?? []) {
+      if (!/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/.test(user)) {
+        throw new UsageError(`invalid user name "${user}"`, 'use lower-case letters, digits and dashes (at most 32 characters)')
+      }
+    }
     const dataDir = flags['data-dir'] ? path.resolve(flags['data-dir']) : (await import('../../platform/info.js')).localDir(this.config.dataDir)
     if (flags.foreground) return this.foreground(dataDir)
     const {apiAnswers, ensurePlatform} = await import('../../platform/control.js')
