@@ -157,6 +157,19 @@ describe('runtime', () => {
     await fixture.runtime.remove(custom.uuid)
   })
 
+  it('reports a user image that cannot run, and a broken images.json breaks only user images', async () => {
+    fs.writeFileSync(path.join(fixture.dataDir, 'images.json'), JSON.stringify({'ghost:latest': {command: ['/nonexistent/ghost'], port: 7300}}))
+    const ghost = fixture.instance(alice, 'ghost')
+    await assert.rejects(fixture.runtime.start(ghost.uuid), /cannot run \/nonexistent\/ghost: no such file/)
+    assert.equal(fixture.get(ghost.uuid).state, 'stopped')
+    assert.match(fixture.runtime.logs(ghost.uuid, 0, 0).output.toString(), /cannot run \/nonexistent\/ghost/)
+
+    fs.writeFileSync(path.join(fixture.dataDir, 'images.json'), '{not json')
+    assert.equal(fixture.runtime.catalog.resolve('hello').name, 'ukc/hello:latest')
+    assert.throws(() => fixture.runtime.catalog.resolve('ghost'), /images\.json is not valid JSON/)
+    assert.ok(fixture.runtime.catalog.list().length >= 6)
+  })
+
   it('stops an instance that is still booting; the start fails and says so', async () => {
     const slow = "setTimeout(() => require('net').createServer().listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST), 30000)"
     fs.writeFileSync(path.join(fixture.dataDir, 'images.json'), JSON.stringify({'slow:latest': {command: [process.execPath, '-e', slow], port: 7200}}))

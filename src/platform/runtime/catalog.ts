@@ -149,9 +149,10 @@ export class ImageCatalog {
    */
   resolve(ref: string): ResolvedImage {
     const {name, tag} = splitRef(ref)
-    const definition = this.definitions().find(
-      (entry) => (entry.name === name || entry.aliases.includes(name)) && (entry.tags === '*' || entry.tags.includes(tag)),
-    )
+    const matches = (entry: Definition): boolean =>
+      (entry.name === name || entry.aliases.includes(name)) && (entry.tags === '*' || entry.tags.includes(tag))
+    // A broken images.json only matters for the images it would define.
+    const definition = BUILTIN.find(matches) ?? this.userDefinitions().find(matches)
     if (!definition) throw new LaunchError(`no image with name: ${ref}`)
     definition.check(ref)
     return {
@@ -200,7 +201,13 @@ export class ImageCatalog {
   }
 
   private definitions(): Definition[] {
-    return [...BUILTIN, ...this.userDefinitions()]
+    let user: Definition[] = []
+    try {
+      user = this.userDefinitions()
+    } catch {
+      user = [] // listed images stay available; resolving a user image reports the file's problem
+    }
+    return [...BUILTIN, ...user]
   }
 
   private userDefinitions(): Definition[] {

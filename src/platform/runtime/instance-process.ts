@@ -46,9 +46,11 @@ export class InstanceProcess {
       })
       child.stdout?.on('data', options.output)
       child.stderr?.on('data', options.output)
-      child.once('error', reject)
+      const failed = (error: NodeJS.ErrnoException): void =>
+        reject(new Error(`cannot run ${options.command}: ${error.code === 'ENOENT' ? 'no such file' : error.code === 'EACCES' ? 'permission denied' : error.message}`))
+      child.once('error', failed)
       child.once('spawn', () => {
-        child.off('error', reject)
+        child.off('error', failed)
         const exited = new Promise<Exit>((done) => {
           child.once('exit', (code, signal) => {
             instance.alive = false

@@ -212,7 +212,8 @@ export class Runtime implements ConnectionTracker {
   }
 
   logs(uuid: string, offset: number, limit: number): LogWindow {
-    return this.console(uuid).read(offset, limit)
+    const log = this.consoles.get(uuid) ?? new ConsoleLog(this.instanceDir(uuid)) // reading creates nothing
+    return log.read(offset, limit)
   }
 
   connections(uuid: string): number {
@@ -428,7 +429,7 @@ export class Runtime implements ConnectionTracker {
 
   /** Running: arm scale-to-zero and the healthy timer that resets the restart back-off. */
   private running(slot: Slot, record: InstanceRecord): void {
-    slot.watch ??= new StandbyWatch(record.scale_to_zero, () => this.standby(slot))
+    slot.watch ??= new StandbyWatch(record.scale_to_zero ?? {policy: 'off'}, () => this.standby(slot))
     slot.watch.arm()
     if (slot.healthyTimer) clearTimeout(slot.healthyTimer)
     slot.healthyTimer = setTimeout(() => {
@@ -588,8 +589,8 @@ export class Runtime implements ConnectionTracker {
     const record = this.options.get(slot.uuid)
     const child = slot.process
     if (slot.phase !== 'running' || !record || !child || slot.stopping) return
-    this.options.log(`instance ${record.name} (${record.uuid}) to standby (${record.scale_to_zero.stateful ? 'frozen' : 'stopped'})`)
-    if (record.scale_to_zero.stateful) {
+    this.options.log(`instance ${record.name} (${record.uuid}) to standby (${record.scale_to_zero?.stateful ? 'frozen' : 'stopped'})`)
+    if (record.scale_to_zero?.stateful) {
       // Stateful: freeze the whole process group; memory and sockets stay, resume is a SIGCONT.
       child.freeze()
       slot.frozen = true
