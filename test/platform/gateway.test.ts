@@ -516,4 +516,23 @@ describe('Gateway shutdown', () => {
       echo.close()
     }
   })
+
+  it('fails to start when a port is taken, without leaving the other one listening', async () => {
+    const squatter = net.createServer()
+    const taken = await listen(squatter)
+    const probe = net.createServer()
+    const httpsPort = await listen(probe)
+    await new Promise<void>((resolve) => probe.close(() => resolve()))
+    try {
+      const own = new Gateway({host: '127.0.0.1', domain: DOMAIN, ca, httpsPort, httpPort: taken, routes: platform, tracker: platform, log: () => {}})
+      await assert.rejects(own.start(), /EADDRINUSE/)
+      // The HTTPS port is free again.
+      const again = net.createServer()
+      again.listen(httpsPort, '127.0.0.1')
+      await once(again, 'listening')
+      await new Promise<void>((resolve) => again.close(() => resolve()))
+    } finally {
+      squatter.close()
+    }
+  })
 })

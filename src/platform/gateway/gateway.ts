@@ -48,14 +48,22 @@ export class Gateway {
     this.serveHttp(httpsServer, 443, true)
     const httpServer = http.createServer({keepAliveTimeout: CLIENT_KEEP_ALIVE_MS})
     this.serveHttp(httpServer, 80, false)
-    await this.listen(443, httpsServer, this.options.httpsPort)
-    await this.listen(80, httpServer, this.options.httpPort)
+    try {
+      await this.listen(443, httpsServer, this.options.httpsPort)
+      await this.listen(80, httpServer, this.options.httpPort)
+    } catch (error) {
+      // e.g. 80's port taken: do not leave 443 listening behind a failed start.
+      await this.close()
+      throw error
+    }
   }
 
   /** A listener for another published port: that port when ≥1024 and free, else a free port. */
   ensurePort(publicPort: number): Promise<number> {
     const known = this.localPorts.get(publicPort)
     if (known !== undefined) return Promise.resolve(known)
+    // 443 and 80 are HTTP listeners that start() opens; never a raw TLS one.
+    if (publicPort === 443 || publicPort === 80) return Promise.reject(new Error('the gateway is not started'))
     let opening = this.pending.get(publicPort)
     if (opening === undefined) {
       opening = this.openTcpPort(publicPort).finally(() => this.pending.delete(publicPort))
