@@ -103,6 +103,19 @@ describe('runtime', () => {
     client.destroy()
   })
 
+  it('drain gives up at the timeout: the instance stops and the open connection ends', async () => {
+    const record = fixture.instance(alice, 'echo')
+    await fixture.runtime.start(record.uuid)
+    const client = net.connect({host: record.private_ip, port: 9000})
+    client.on('error', () => {})
+    const ended = new Promise((resolve) => client.once('close', resolve))
+    await new Promise((resolve) => client.once('connect', resolve))
+    await fixture.until('the connection to be counted', () => fixture.runtime.connections(record.uuid) === 1)
+    await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 200, reason: 'user'})
+    assert.equal(fixture.get(record.uuid).state, 'stopped')
+    await ended
+  })
+
   it('restarts under on-failure after an app exit, and a manual stop ends the sequence', async () => {
     // A user image that listens and exits with code 3 on its first connection.
     const script = path.join(fixture.dataDir, 'crash-on-connect.cjs')
@@ -137,6 +150,27 @@ describe('runtime', () => {
     await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 0, reason: 'user'})
     assert.equal(fixture.get(record.uuid).next_restart_at, undefined)
     assert.equal(fixture.get(record.uuid).desired, 'stopped')
+  })
+
+  it('restart policy always restarts after a clean exit; never does not', async () => {
+    const script = path.join(fixture.dataDir, 'exit-on-connect.cjs')
+    fs.writeFileSync(script, "require('net').createServer(() => process.exit(0)).listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST)\n")
+    fs.writeFileSync(path.join(fixture.dataDir, 'images.json'), JSON.stringify({'quitter:latest': {command: [process.execPath, script], port: 7400}}))
+    const always = fixture.instance(alice, 'quitter', {restart_policy: 'always'})
+    const never = fixture.instance(alice, 'quitter', {restart_policy: 'never'})
+    const pokes: net.Socket[] = []
+    for (const record of [always, never]) {
+      await fixture.runtime.start(record.uuid)
+      pokes.push(net.connect({host: record.private_ip, port: 7400}).on('error', () => {}))
+    }
+    await fixture.until('the always instance to run again', () => fixture.get(always.uuid).start_count === 2 && fixture.get(always.uuid).state === 'running')
+    await fixture.until('the never instance to stop', () => fixture.get(never.uuid).state === 'stopped')
+    assert.equal(fixture.get(never.uuid).exit_code, 0)
+    assert.equal(fixture.get(never.uuid).next_restart_at, undefined)
+    assert.equal(fixture.get(never.uuid).start_count, 1)
+    for (const poke of pokes) poke.destroy()
+    await fixture.runtime.remove(always.uuid)
+    await fixture.runtime.remove(never.uuid)
   })
 
   it('runs a user image from images.json with ${VAR} substitution and env defaults', async () => {
