@@ -142,13 +142,13 @@ describe('platform API v1', () => {
       assert.deepEqual(api.published, [6379])
     })
 
-    it('validates scale_to_zero and reports standby without autostart', async () => {
+    it('validates scale_to_zero and boots a scale-to-zero instance even without autostart', async () => {
       const bad = await api.request('POST', '/instances', {as: 'alice', body: {image: 'ukc/hello', scale_to_zero: {policy: 'on', cooldown_time_ms: -1}}})
       assert.equal(bad.status, 400)
       assert.equal(bad.body.message, "Value of 'cooldown_time_ms' must be in the range 0 to 86400000")
       const ok = await api.request('POST', '/instances', {as: 'alice', body: {image: 'ukc/hello', scale_to_zero: {policy: 'idle', stateful: true}}})
       const [instance] = ok.body.data?.instances ?? []
-      assert.equal(instance.state, 'standby')
+      assert.ok(api.runtime.started.includes(String(instance.uuid)))
       assert.deepEqual(instance.scale_to_zero, {policy: 'idle', stateful: true, cooldown_time_ms: 1000, enabled: true})
     })
   })

@@ -140,8 +140,9 @@ export function stageInstances(ctx: ApiContext, user: UserRecord, request: Creat
   }
 
   const ports = [...new Set([...image.ports, ...(service?.services ?? []).map((s) => s.destination_port ?? s.port)])]
-  // Scale-to-zero without autostart is reported as standby: it wakes on its first connection.
-  const standby = !request.autostart && request.scale_to_zero.policy !== 'off'
+  // Scale-to-zero without autostart: the instance boots once and then sleeps (standby) after its
+  // cooldown until a connection wakes it, so it is started like an autostarted one.
+  const launch = request.autostart || request.scale_to_zero.policy !== 'off'
   const now = new Date().toISOString()
   const records = names.map((name): InstanceRecord => ({
     uuid: crypto.randomUUID(),
@@ -159,8 +160,8 @@ export function stageInstances(ctx: ApiContext, user: UserRecord, request: Creat
     ports,
     ...(service ? {service_uuid: service.uuid} : {}),
     volumes: [],
-    state: standby ? 'standby' : 'stopped',
-    desired: request.autostart || standby ? 'running' : 'stopped',
+    state: 'stopped',
+    desired: launch ? 'running' : 'stopped',
     created_at: now,
     start_count: 0,
     restart_count: 0,

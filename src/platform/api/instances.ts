@@ -34,9 +34,9 @@ export class InstanceOperations {
     await this.ctx.store.flush()
     if (staged.service && staged.created) await this.ctx.publish(extraPorts(staged.service))
     this.ctx.runtime.refreshNames(user.uuid)
-    if (request.autostart) {
+    if (staged.records[0].desired === 'running') {
       for (const record of staged.records) this.launch(record.uuid)
-      if (request.waitMs > 0) {
+      if (request.autostart && request.waitMs > 0) {
         await Promise.all(staged.records.map((r) => this.ctx.runtime.waitFor(r.uuid, 'running', request.waitMs)))
       }
     }
@@ -164,7 +164,7 @@ export class InstanceOperations {
   /** After a platform (re)start: bring back what should run. */
   restore(): void {
     for (const record of this.ctx.store.listInstances()) {
-      if (record.desired === 'running' && record.state !== 'standby') this.launch(record.uuid)
+      if (record.desired === 'running' && record.state === 'stopped') this.launch(record.uuid)
     }
   }
 
