@@ -1,5 +1,5 @@
-// Built-in images are modules of this project: `dist/<module>.js` with node when built, else
-// `src/<module>.ts` with node and the tsx loader (development checkout).
+// Built-in images are modules of this project: `dist/<module>.js` with node when built (and not
+// older than its source), else `src/<module>.ts` with node and the tsx loader (development checkout).
 import fs from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -25,8 +25,12 @@ export interface ModuleCommand {
 /** How to run project module `module` (e.g. `platform/images/hello/main`). */
 export function moduleCommand(module: string, image: string): ModuleCommand {
   const built = path.join(projectRoot(), 'dist', `${module}.js`)
-  if (fs.existsSync(built)) return {command: process.execPath, args: [built], file: built}
   const source = path.join(projectRoot(), 'src', `${module}.ts`)
+  // A build older than the source (a development checkout edited since `npm run build`) would run
+  // yesterday's program: then the source wins.
+  if (fs.existsSync(built) && !(fs.existsSync(source) && mtime(source) > mtime(built))) {
+    return {command: process.execPath, args: [built], file: built}
+  }
   if (fs.existsSync(source)) {
     const loader = import.meta.resolve('tsx')
     return {command: process.execPath, args: ['--import', loader, source], file: source}
@@ -40,4 +44,8 @@ export function moduleFile(module: string): string | undefined {
     if (fs.existsSync(file)) return file
   }
   return undefined
+}
+
+function mtime(file: string): number {
+  return fs.statSync(file).mtimeMs
 }
