@@ -9,10 +9,11 @@ import https from 'node:https'
 import os from 'node:os'
 import path from 'node:path'
 import {setTimeout as delay} from 'node:timers/promises'
+import {pathToFileURL} from 'node:url'
 
 import {UkcClient, createInstance, deleteInstances, firstOrThrow, getInstances} from '../src/api/index.js'
 import type {Instance} from '../src/api/types.js'
-import {STATE_FILE, ensurePlatform, stopPlatform} from '../src/platform/index.js'
+import {STATE_FILE} from '../src/platform/index.js'
 import {backendPort} from '../src/platform/runtime/index.js'
 
 const SAMPLES = 10
@@ -73,10 +74,18 @@ function get(lib: typeof http | typeof https, options: https.RequestOptions): Pr
   })
 }
 
+type Control = typeof import('../src/platform/control.js')
+
+/** The compiled daemon when there is one (what users run), else the sources through tsx. */
+async function control(): Promise<Control> {
+  const compiled = path.resolve('dist/platform/control.js')
+  if (fs.existsSync(compiled)) return (await import(pathToFileURL(compiled).href)) as Control
+  process.stderr.write('note: dist/ is missing; the platform and built-in images run through tsx (run `npm run build` first)\n')
+  return import('../src/platform/control.js')
+}
+
 async function main(): Promise<void> {
-  if (!fs.existsSync(path.resolve('dist/platform/images/hello/main.js'))) {
-    process.stderr.write('note: dist/ is missing; built-in images run through tsx and boot slower (run `npm run build` first)\n')
-  }
+  const {ensurePlatform, stopPlatform} = await control()
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-bench-platform-'))
   fs.chmodSync(dataDir, 0o755)
   // The platform runs as its own daemon process, as for users: the gateway does not share a CPU
