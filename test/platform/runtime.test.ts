@@ -117,11 +117,12 @@ describe('runtime', () => {
   })
 
   it('restarts under on-failure after an app exit, and a manual stop ends the sequence', async () => {
-    // A user image that listens and exits with code 3 on its first connection.
+    // A user image that exits with code 3 on its first bytes (not on a connection: the readiness
+    // probe connects too).
     const script = path.join(fixture.dataDir, 'crash-on-connect.cjs')
     fs.writeFileSync(
       script,
-      "require('net').createServer(() => process.exit(3)).listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST)\n",
+      "require('net').createServer((s) => s.on('data', () => process.exit(3))).listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST)\n",
       {mode: 0o644},
     )
     fs.writeFileSync(
@@ -130,7 +131,7 @@ describe('runtime', () => {
     )
     const record = fixture.instance(alice, 'crashy', {restart_policy: 'on-failure'})
     await fixture.runtime.start(record.uuid)
-    const poke = net.connect({host: record.private_ip, port: 7000})
+    const poke = net.connect({host: record.private_ip, port: 7000}, () => poke.write('x'))
     poke.on('error', () => {})
     await fixture.until('the exit to be recorded', () => fixture.get(record.uuid).exit_code === 3)
     await fixture.until('the immediate restart', () => fixture.get(record.uuid).start_count === 2 && fixture.get(record.uuid).state === 'running')
@@ -142,7 +143,7 @@ describe('runtime', () => {
     assert.ok(fixture.stopped.includes(record.uuid))
 
     // Second crash: the back-off now waits 5 s; a manual stop cancels that restart.
-    const again = net.connect({host: record.private_ip, port: 7000})
+    const again = net.connect({host: record.private_ip, port: 7000}, () => again.write('x'))
     again.on('error', () => {})
     await fixture.until('the second exit', () => fixture.get(record.uuid).state === 'stopped')
     again.destroy()
@@ -154,14 +155,15 @@ describe('runtime', () => {
 
   it('restart policy always restarts after a clean exit; never does not', async () => {
     const script = path.join(fixture.dataDir, 'exit-on-connect.cjs')
-    fs.writeFileSync(script, "require('net').createServer(() => process.exit(0)).listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST)\n")
+    fs.writeFileSync(script, "require('net').createServer((s) => s.on('data', () => process.exit(0))).listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST)\n")
     fs.writeFileSync(path.join(fixture.dataDir, 'images.json'), JSON.stringify({'quitter:latest': {command: [process.execPath, script], port: 7400}}))
     const always = fixture.instance(alice, 'quitter', {restart_policy: 'always'})
     const never = fixture.instance(alice, 'quitter', {restart_policy: 'never'})
     const pokes: net.Socket[] = []
     for (const record of [always, never]) {
       await fixture.runtime.start(record.uuid)
-      pokes.push(net.connect({host: record.private_ip, port: 7400}).on('error', () => {}))
+      const poke = net.connect({host: record.private_ip, port: 7400}, () => poke.write('x'))
+      pokes.push(poke.on('error', () => {}))
     }
     await fixture.until('the always instance to run again', () => fixture.get(always.uuid).start_count === 2 && fixture.get(always.uuid).state === 'running')
     await fixture.until('the never instance to stop', () => fixture.get(never.uuid).state === 'stopped')
