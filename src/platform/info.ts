@@ -32,9 +32,14 @@ export interface PlatformInfo {
 
 export const INFO_FILE = 'platform.json'
 
-/** `UKC_LOCAL_DIR`, else `<dataDir>/local` (oclif's data dir, e.g. ~/.local/share/ukc/local). */
+/**
+ * `UKC_LOCAL_DIR`, else `<dataDir>/local` (oclif's data dir, e.g. ~/.local/share/ukc/local). As root
+ * the default is `/var/lib/ukc/local`: instance processes then run unprivileged and must be able to
+ * reach their directories, which a 0700 home does not allow.
+ */
 export function localDir(dataDir?: string): string {
   if (process.env.UKC_LOCAL_DIR) return path.resolve(process.env.UKC_LOCAL_DIR)
+  if (process.getuid?.() === 0) return '/var/lib/ukc/local'
   const base = dataDir ?? path.join(process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share'), 'ukc')
   return path.join(base, 'local')
 }
