@@ -6,7 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {setTimeout as delay} from 'node:timers/promises'
 
-import {Runtime, type RuntimeOptions} from '../../src/platform/runtime/index.js'
+import {Runtime, type RuntimeOptions, type RuntimeTimings} from '../../src/platform/runtime/index.js'
 import type {InstanceRecord, UserRecord} from '../../src/platform/types.js'
 
 export class RuntimeFixture {
@@ -18,7 +18,7 @@ export class RuntimeFixture {
   readonly runtime: Runtime
   private sequence = 0
 
-  constructor() {
+  constructor(private readonly timings?: Partial<RuntimeTimings>) {
     this.runtime = new Runtime(this.options())
   }
 
@@ -38,6 +38,7 @@ export class RuntimeFixture {
         return next
       },
       onStopped: (uuid) => this.stopped.push(uuid),
+      timings: this.timings,
     }
   }
 

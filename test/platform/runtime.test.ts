@@ -251,3 +251,60 @@ describe('runtime', () => {
     assert.equal(fs.existsSync(fixture.runtime.instanceDir(record.uuid)), false)
   })
 })
+
+describe('runtime time bounds', () => {
+  let fixture: RuntimeFixture
+  let erin: UserRecord
+
+  before(() => {
+    fixture = new RuntimeFixture({healthyAfterMs: 300, bootTimeoutMs: 400, stopGraceMs: 300})
+    erin = fixture.user('erin', 9)
+  })
+  after(() => fixture.close())
+
+  function userImage(name: string, program: string, port: number): void {
+    const images = path.join(fixture.dataDir, 'images.json')
+    const current = fs.existsSync(images) ? (JSON.parse(fs.readFileSync(images, 'utf8')) as object) : {}
+    fs.writeFileSync(images, JSON.stringify({...current, [`${name}:latest`]: {command: [process.execPath, '-e', program], port}}))
+  }
+
+  it('resets the restart back-off after healthy running', async () => {
+    userImage('crashy', "require('net').createServer((s) => s.on('data', () => process.exit(1))).listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST)", 7500)
+    const record = fixture.instance(erin, 'crashy', {restart_policy: 'on-failure'})
+    await fixture.runtime.start(record.uuid)
+    const crash = async (startCount: number): Promise<void> => {
+      const poke = net.connect({host: record.private_ip, port: 7500}, () => poke.write('x')).on('error', () => {})
+      await fixture.until(`start ${startCount}`, () => fixture.get(record.uuid).start_count === startCount && fixture.get(record.uuid).state === 'running', 3_000)
+      poke.destroy()
+    }
+    await crash(2)
+    assert.equal(fixture.get(record.uuid).restart_attempt, 1)
+    await fixture.until('the back-off to reset', () => fixture.get(record.uuid).restart_attempt === 0)
+    // Without the reset the next restart would wait 5 s (and `crash` would time out).
+    await crash(3)
+    assert.equal(fixture.get(record.uuid).restart_count, 2)
+    await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 0, reason: 'user'})
+  })
+
+  it('kills a process that does not listen within the boot timeout', async () => {
+    userImage('mute', 'setInterval(() => {}, 1000)', 7600)
+    const record = fixture.instance(erin, 'mute')
+    await assert.rejects(fixture.runtime.start(record.uuid), /did not listen on .*:7600 within 0.4 s/)
+    assert.equal(fixture.get(record.uuid).state, 'stopped')
+    assert.match(fixture.runtime.logs(record.uuid, 0, 0).output.toString(), /did not listen/)
+  })
+
+  it('kills a process that ignores the stop signal after the grace period', async () => {
+    userImage(
+      'stubborn',
+      "process.on('SIGTERM', () => {}); require('net').createServer().listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST)",
+      7700,
+    )
+    const record = fixture.instance(erin, 'stubborn')
+    await fixture.runtime.start(record.uuid)
+    await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 0, reason: 'user'})
+    assert.equal(fixture.get(record.uuid).state, 'stopped')
+    assert.equal(fixture.get(record.uuid).exit_code, 137)
+    assert.equal(fixture.get(record.uuid).stop_reason, StopReason.userStop)
+  })
+})

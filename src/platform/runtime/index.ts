@@ -1,5 +1,5 @@
 // The runtime: instances as real child processes, the image catalog, console logs, restart policy.
-export {Runtime, BOOT_TIMEOUT_MS, STOP_GRACE_MS, type RuntimeOptions, type StopOptions} from './runtime.js'
+export {Runtime, BOOT_TIMEOUT_MS, STOP_GRACE_MS, type RuntimeOptions, type RuntimeTimings, type StopOptions} from './runtime.js'
 export {ImageCatalog, USER_IMAGES_FILE, type ResolvedImage} from './catalog.js'
 export {CONSOLE_LOG_BYTES, type LogWindow} from './console-log.js'
 export {StopReason} from './stop-reason.js'

@@ -34,6 +34,17 @@ export interface RuntimeOptions {
   update(uuid: string, patch: Partial<InstanceRecord>): Promise<InstanceRecord | undefined>
   /** The instance reached `stopped` (not called for platform shutdown or remove). */
   onStopped(uuid: string): void
+  /** Overrides of the runtime's time bounds (tests). */
+  timings?: Partial<RuntimeTimings>
+}
+
+export interface RuntimeTimings {
+  /** Graceful stop before SIGKILL. */
+  stopGraceMs: number
+  /** Spawn → listening before the process is killed. */
+  bootTimeoutMs: number
+  /** Running this long resets the restart back-off. */
+  healthyAfterMs: number
 }
 
 export interface StopOptions {
@@ -83,9 +94,11 @@ export class Runtime implements ConnectionTracker {
   private readonly consoles = new Map<string, ConsoleLog>()
   private readonly events = new EventEmitter()
   private closing = false
+  private readonly timings: RuntimeTimings
 
   constructor(private readonly options: RuntimeOptions) {
     this.catalog = new ImageCatalog(options.dataDir)
+    this.timings = {stopGraceMs: STOP_GRACE_MS, bootTimeoutMs: BOOT_TIMEOUT_MS, healthyAfterMs: HEALTHY_AFTER_MS, ...options.timings}
     this.events.setMaxListeners(0)
     fs.mkdirSync(this.instancesDir, {recursive: true})
     // Instance processes run as an unprivileged user and must reach their own dirs and hosts file
@@ -377,10 +390,10 @@ export class Runtime implements ConnectionTracker {
       let timer: NodeJS.Timeout | undefined
       const timedOut = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          const message = `instance ${record.name} did not listen on ${record.backend_ip}:${port} within ${BOOT_TIMEOUT_MS / 1000} s`
+          const message = `instance ${record.name} did not listen on ${record.backend_ip}:${port} within ${this.timings.bootTimeoutMs / 1000} s`
           log.append(`ukc: ${message}\n`)
           reject(new Error(message))
-        }, BOOT_TIMEOUT_MS)
+        }, this.timings.bootTimeoutMs)
       })
       try {
         await Promise.race([waitUntilReady({host: record.backend_ip, port, check: plan.ready, signal}), exitedEarly, timedOut])
@@ -437,7 +450,7 @@ export class Runtime implements ConnectionTracker {
       if (slot.phase === 'running' && (this.options.get(slot.uuid)?.restart_attempt ?? 0) > 0) {
         this.write(slot, {restart_attempt: 0, next_restart_at: undefined}).catch(() => {})
       }
-    }, HEALTHY_AFTER_MS)
+    }, this.timings.healthyAfterMs)
     slot.healthyTimer.unref()
   }
 
@@ -562,7 +575,7 @@ export class Runtime implements ConnectionTracker {
     const plan = slot.plan
     child.signal(options.force ? 'SIGKILL' : (plan?.stopSignal ?? 'SIGTERM'))
     if (slot.frozen) child.thaw() // frozen processes handle the signal once thawed
-    const kill = setTimeout(() => child.signal('SIGKILL'), STOP_GRACE_MS)
+    const kill = setTimeout(() => child.signal('SIGKILL'), this.timings.stopGraceMs)
     try {
       await child.exited
       await slot.exitRecorded
@@ -601,7 +614,7 @@ export class Runtime implements ConnectionTracker {
     slot.exitCause = 'standby'
     this.write(slot, {state: 'standby', stop_reason: StopReason.standby, stopped_at: new Date().toISOString()}).catch(() => {})
     child.signal(slot.plan?.stopSignal ?? 'SIGTERM')
-    const kill = setTimeout(() => child.signal('SIGKILL'), STOP_GRACE_MS)
+    const kill = setTimeout(() => child.signal('SIGKILL'), this.timings.stopGraceMs)
     void child.exited.then(() => clearTimeout(kill))
   }
 
