@@ -87,12 +87,8 @@ export class RuntimeFixture {
   }
 
   /** Polls `condition` until it holds or `timeoutMs` passes (then throws with `what`). */
-  async until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-      await delay(5)
-    }
+  until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+    return until(what, condition, timeoutMs)
   }
 
   async close(): Promise<void> {
@@ -112,4 +108,13 @@ export function httpGet(host: string, port: number, pathname = '/'): Promise<{st
     })
     request.on('error', reject)
   })
+}
+
+/** Polls `condition` every 5 ms until it holds or `timeoutMs` passes (then throws with `what`). */
+export async function until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await delay(5)
+  }
 }

@@ -1,5 +1,6 @@
 // The runtime with a fake store: real instance processes on loopback.
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
@@ -7,9 +8,9 @@ import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {StopReason} from '../../src/platform/runtime/index.js'
-import {requireBinary} from '../../src/platform/runtime/host-binaries.js'
+import {findBinary, requireBinary} from '../../src/platform/runtime/host-binaries.js'
 import type {UserRecord} from '../../src/platform/types.js'
-import {httpGet, RuntimeFixture} from './runtime-fixture.js'
+import {httpGet, RuntimeFixture, until} from './runtime-fixture.js'
 
 describe('runtime', () => {
   let fixture: RuntimeFixture
@@ -308,3 +309,39 @@ describe('runtime time bounds', () => {
     assert.equal(fixture.get(record.uuid).stop_reason, StopReason.userStop)
   })
 })
+
+describe('runtime and the platform process', () => {
+  it('instances die with the platform, even when it is killed with SIGKILL', {skip: !findBinary('setpriv') && 'setpriv is not installed'}, async () => {
+    // A platform in its own process: a runtime that starts hello and reports the instance's pid.
+    const platform = `
+      import {RuntimeFixture} from ${JSON.stringify(path.resolve('test/platform/runtime-fixture.ts'))}
+      const fixture = new RuntimeFixture()
+      const record = fixture.instance(fixture.user('frank', 8), 'hello')
+      await fixture.runtime.start(record.uuid)
+      console.log(JSON.stringify({pid: fixture.get(record.uuid).pid, dir: fixture.dataDir}))
+      setInterval(() => {}, 1000)`
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', platform], {stdio: ['ignore', 'pipe', 'inherit']})
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    const report = await new Promise<{pid: number; dir: string}>((resolve) =>
+      child.stdout.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()) as {pid: number; dir: string})),
+    )
+    assert.ok(alive(report.pid))
+    child.kill('SIGKILL')
+    await exited
+    try {
+      await until('the instance process to die', () => !alive(report.pid), 5_000)
+    } finally {
+      fs.rmSync(report.dir, {recursive: true, force: true})
+    }
+  })
+})
+
+/** Running (a zombie waiting for a reaper counts as dead). */
+function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
+  } catch {
+    return false
+  }
+}

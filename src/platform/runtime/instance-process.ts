@@ -4,7 +4,10 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 
+import {findBinary} from './host-binaries.js'
 import type {RunAs} from './run-as.js'
+
+const setpriv = findBinary('setpriv')
 
 export interface Exit {
   code: number | null
@@ -35,8 +38,14 @@ export class InstanceProcess {
 
   /** Spawns; rejects when the command cannot be started at all (ENOENT, EACCES). */
   static spawn(options: SpawnOptions): Promise<InstanceProcess> {
+    const problem = unrunnable(options.command)
+    if (problem) return Promise.reject(new Error(`cannot run ${options.command}: ${problem}`))
     return new Promise((resolve, reject) => {
-      const child = spawn(options.command, options.args, {
+      // The instance dies with the platform (SIGKILL when the daemon's thread ends, even by kill -9),
+      // through setpriv's parent-death signal where util-linux is installed; the survivors of a
+      // crash are otherwise found and killed when the instance boots again (stale-process.ts).
+      const [command, args] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', options.command, ...options.args]] : [options.command, options.args]
+      const child = spawn(command, args, {
         cwd: options.cwd,
         env: options.env,
         detached: true,
@@ -148,4 +157,15 @@ export function exitCodeOf(exit: Exit): number {
   if (exit.code !== null) return exit.code
   const number = exit.signal ? os.constants.signals[exit.signal] : undefined
   return 128 + (number ?? 0)
+}
+
+/** Why `command` cannot be executed (checked up front: behind setpriv the spawn itself succeeds). */
+function unrunnable(command: string): string | undefined {
+  if (!command.includes('/')) return findBinary(command) ? undefined : 'no such file'
+  try {
+    fs.accessSync(command, fs.constants.X_OK)
+    return undefined
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'permission denied'
+  }
 }

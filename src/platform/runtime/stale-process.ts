@@ -1,7 +1,9 @@
-// After the daemon itself was killed (kill -9), its instance processes live on in their own process
-// groups and still hold their ports. Before booting an instance again, kill the old group — but only
-// when the recorded pid still belongs to this instance (its environment or working directory names
-// the instance UUID), so a reused pid is never hit.
+// After the daemon itself was killed (kill -9), processes of its instances may live on: whatever the
+// main process forked (nginx workers, Postgres helpers), or the main process itself where the
+// parent-death signal is not available. They still hold ports. Before booting an instance again,
+// every process that still belongs to it is killed — recognised by its environment
+// (UKC_INSTANCE_UUID) or, for programs that overwrite their environment with a process title
+// (Postgres), its working directory inside the instance's dir — so an unrelated process is never hit.
 import fs from 'node:fs'
 import {setTimeout as delay} from 'node:timers/promises'
 
@@ -13,8 +15,6 @@ function belongsTo(pid: number, uuid: string): boolean {
   } catch {
     return false
   }
-  // Postgres overwrites its environment with its process title; its working directory (the
-  // instance's data dir or below) still names the instance.
   try {
     return fs.readlinkSync(`/proc/${pid}/cwd`).includes(`/instances/${uuid}/`)
   } catch {
@@ -31,9 +31,34 @@ function gone(pid: number): boolean {
   }
 }
 
+/** Live processes of instance `uuid`. */
+export function instanceProcesses(uuid: string): number[] {
+  let entries: string[]
+  try {
+    entries = fs.readdirSync('/proc')
+  } catch {
+    return []
+  }
+  return entries
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid !== process.pid && !gone(pid) && belongsTo(pid, uuid))
+}
+
+/**
+ * Kills what is left of instance `uuid` from a previous platform. `pid` is the recorded pid: without
+ * one the instance was stopped cleanly and nothing is searched (boots stay fast).
+ */
 export async function killStaleProcess(pid: number | undefined, uuid: string): Promise<void> {
-  if (!pid || !belongsTo(pid, uuid)) return
-  signalGroup(pid, 'SIGKILL')
+  if (!pid) return
+  const stale = instanceProcesses(uuid)
+  for (const member of stale) {
+    signalGroup(member, 'SIGKILL')
+    try {
+      process.kill(member, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
   const deadline = Date.now() + 2_000
-  while (!gone(pid) && Date.now() < deadline) await delay(5)
+  while (stale.some((member) => !gone(member)) && Date.now() < deadline) await delay(5)
 }
