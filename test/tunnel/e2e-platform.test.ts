@@ -2,6 +2,7 @@
 // the relay as an instance, private targets), with real clients (pg, ioredis, raw TCP).
 import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
 import crypto from 'node:crypto'
+import fs from 'node:fs'
 import path from 'node:path'
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
@@ -118,8 +119,8 @@ describe('ukc tunnel against the embedded platform', {timeout: 600_000}, () => {
 
   it('rejects a WebSocket upgrade without the token with 401 through the gateway', async () => {
     const {child, ready, exited} = await openTunnel(['0:echo:9000'])
-    const started = await cli.json<{gateway: {ports: Record<string, number>}}>(['local', 'status'])
-    const gatewayPort = started.gateway.ports['443'] as number
+    const info = JSON.parse(fs.readFileSync(path.join(cli.dataDir, 'platform.json'), 'utf8')) as {gateway: {ports: Record<string, number>}}
+    const gatewayPort = info.gateway.ports['443'] as number
     const status = await new Promise<number>((resolve, reject) => {
       import('node:https').then(({default: https}) => {
         const req = https.request({
@@ -169,7 +170,7 @@ describe('ukc tunnel against the embedded platform', {timeout: 600_000}, () => {
     const relay = (await instances()).find((i) => i.uuid === ready.relay.uuid)
     const hash = relay?.args?.find((a) => a.startsWith('--token-sha256='))?.split('=')[1]
     assert.ok(hash)
-    const pid = Number(execFileSync('pgrep', ['-f', `--token-sha256=${hash}`], {encoding: 'utf8'}).trim().split('\n')[0])
+    const pid = Number(execFileSync('pgrep', ['-f', '--', `token-sha256=${hash}`], {encoding: 'utf8'}).trim().split('\n')[0])
     process.kill(pid, 'SIGKILL')
     const {error, bytes} = await result
     await sending

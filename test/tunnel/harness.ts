@@ -146,10 +146,19 @@ export async function sendRandom(socket: net.Socket, total: number, chunk = 64 *
   const hash = crypto.createHash('sha256')
   let sent = 0
   while (sent < total) {
+    if (socket.destroyed) throw new Error(`socket closed after ${sent} bytes`)
     const piece = crypto.randomBytes(Math.min(chunk, total - sent))
     hash.update(piece)
     sent += piece.length
-    if (!socket.write(piece)) await new Promise((resolve) => socket.once('drain', resolve))
+    if (!socket.write(piece)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          socket.off('drain', done).off('close', done)
+          resolve()
+        }
+        socket.on('drain', done).on('close', done)
+      })
+    }
   }
   return hash.digest('hex')
 }
