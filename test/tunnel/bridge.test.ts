@@ -204,6 +204,66 @@ describe('tunnel bridge (loopback, in-process relay)', () => {
     socket.destroy()
   })
 
+  it('a slow target paces the app without stalling: 16 MiB arrive intact', async () => {
+    // The target reads in short bursts, so its receive buffer fills and credit returns late.
+    let resolveHash: (h: string) => void = () => {}
+    const targetHash = new Promise<string>((resolve) => (resolveHash = resolve))
+    const target = await fx.server((socket) => {
+      const hash = crypto.createHash('sha256')
+      socket.on('data', (c: Buffer) => hash.update(c))
+      socket.on('end', () => {
+        resolveHash(hash.digest('hex'))
+        socket.end()
+      })
+      const throttle = setInterval(() => {
+        socket.resume()
+        setTimeout(() => socket.pause(), 2)
+      }, 10)
+      socket.on('close', () => clearInterval(throttle))
+    })
+    const relay = await fx.relay([`127.0.0.1:${target.port}`])
+    const {ports} = await fx.client(relay, [{target: `127.0.0.1:${target.port}`}])
+    const socket = await connect(ports[0] as number)
+    const closed = collect(socket)
+    const sent = await sendRandom(socket, 16 * 1024 * 1024)
+    socket.end()
+    assert.equal(await targetHash, sent)
+    await closed
+  })
+
+  it('both ends closing at once with data in flight both ways loses nothing', async () => {
+    const payload = crypto.randomBytes(300_000)
+    let targetGot: Promise<{data: Buffer}> = Promise.resolve({data: Buffer.alloc(0)})
+    const target = await fx.server((socket) => {
+      targetGot = collect(socket)
+      socket.end(payload) // writes everything and FINs straight away
+    })
+    const relay = await fx.relay([`127.0.0.1:${target.port}`])
+    const {ports} = await fx.client(relay, [{target: `127.0.0.1:${target.port}`}])
+    const socket = await connect(ports[0] as number)
+    const appGot = collect(socket)
+    socket.end(payload) // and so does the app, in the same moment
+    assert.equal(sha256((await appGot).data), sha256(payload))
+    assert.equal(sha256((await targetGot).data), sha256(payload))
+  })
+
+  it('3,000 short connections in a row leave no streams or sockets behind', async () => {
+    const echo = await fx.echo()
+    const relay = await fx.relay([`127.0.0.1:${echo.port}`])
+    const {client, ports} = await fx.client(relay, [{target: `127.0.0.1:${echo.port}`}])
+    for (let i = 0; i < 3_000; i++) {
+      const socket = await connect(ports[0] as number)
+      const got = collect(socket)
+      socket.end('x')
+      assert.equal((await got).data.toString(), 'x')
+    }
+    await waitFor(() => client.openConnections === 0 && echo.sockets.size === 0 && client.relay.session?.size === 0, 5_000, () => `open: client ${client.openConnections}, echo ${echo.sockets.size}, streams ${client.relay.session?.size}`)
+    const last = await connect(ports[0] as number)
+    const got = collect(last)
+    last.end('still accepting')
+    assert.equal((await got).data.toString(), 'still accepting')
+  })
+
   it('closes the listener and streams cleanly and leaves no handle behind', async () => {
     const echo = await fx.echo()
     const relay = await fx.relay([`127.0.0.1:${echo.port}`])

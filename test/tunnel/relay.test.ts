@@ -60,6 +60,15 @@ describe('tunnel relay (child process)', () => {
     assert.ok(Date.now() - started < 15_000)
   })
 
+  it('closes a session that sends an oversized frame with 1009', async () => {
+    const relay = await fx.relayProcess(['127.0.0.1:9'])
+    const ws = new WebSocket(`ws://127.0.0.1:${relay.port}/`, SUBPROTOCOL, {headers: {Authorization: `Bearer ${relay.token}`}})
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
+    ws.send(Buffer.alloc(300 * 1024))
+    assert.equal(await closed, 1009)
+  })
+
   it('serves plain HTTP with a hint instead of hanging', async () => {
     const relay = await fx.relayProcess(['127.0.0.1:9'])
     const status = await new Promise<number>((resolve, reject) => {
