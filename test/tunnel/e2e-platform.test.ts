@@ -161,6 +161,20 @@ describe('ukc tunnel against the embedded platform', {timeout: 600_000}, () => {
     assert.ok(Date.now() - killedAt < 3_000 + 5_000, `relay took ${Date.now() - killedAt} ms to go`)
   })
 
+  it('a second Ctrl-C during the drain exits at once and still deletes the relay', async () => {
+    const {child, ready, exited, stderr} = await openTunnel(['--drain-timeout', '60s', '0:echo:9000'])
+    const held = await connect(portOf(ready)) // an open connection keeps the drain waiting
+    held.on('error', () => undefined)
+    child.kill('SIGINT')
+    await until('the drain to start', () => (/stopping: waiting up to 60 s for 1 open connection/.test(stderr()) ? true : undefined))
+    const second = Date.now()
+    child.kill('SIGINT')
+    assert.equal(await exited, 130)
+    assert.ok(Date.now() - second < 5_000)
+    held.destroy()
+    await until('the relay to be deleted', async () => ((await instances()).some((i) => i.uuid === ready.relay.uuid) ? undefined : true), 10_000)
+  })
+
   it('relay killed mid-transfer: the transfer is reset, the CLI keeps listening and recovers', async () => {
     const {child, ready, exited, stderr} = await openTunnel(['--heartbeat', '1s', '0:echo:9000'])
     const port = portOf(ready)
