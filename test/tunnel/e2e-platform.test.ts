@@ -201,6 +201,25 @@ describe('ukc tunnel against the embedded platform', {timeout: 600_000}, () => {
     assert.equal(await exited, 0)
   })
 
+  it('a relay deleted behind its back is recreated and the same local port works again', async () => {
+    const {child, ready, exited, stderr} = await openTunnel(['0:echo:9000'])
+    const removed = await cli.run(['instance', 'remove', ready.relay.uuid])
+    assert.equal(removed.code, 0, removed.stderr)
+    await until('a new relay', () => (/is gone; creating a new one/.test(stderr()) ? true : undefined), 60_000)
+    await until('the tunnel to work again', async () => {
+      const probe = await connect(portOf(ready)).catch(() => undefined)
+      if (!probe) return undefined
+      const got = collect(probe)
+      probe.end('again')
+      return (await got).data.toString() === 'again' ? true : undefined
+    }, 60_000)
+    const relays = (await instances()).filter((i) => i.args?.some((a) => a.startsWith('--token-sha256=')))
+    assert.equal(relays.length, 1)
+    child.kill('SIGINT')
+    assert.equal(await exited, 0)
+    assert.equal((await instances()).filter((i) => i.args?.some((a) => a.startsWith('--token-sha256='))).length, 0, 'the new relay is deleted on Ctrl-C too')
+  })
+
   it('Postgres: create, insert and select through `ukc tunnel 0:db:5432`', async (t) => {
     const created = await cli.run(['instance', 'create', '--name', 'db', '--env', 'POSTGRES_PASSWORD=secret', '--start', '--wait', 'postgres:15'])
     if (created.code !== 0 && /postgres|initdb/i.test(created.stderr) && /install/i.test(created.stderr)) return t.skip('postgres is not installed')
