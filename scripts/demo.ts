@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     for (const row of rows) process.stdout.write(`  row ${row.id}: ${row.text}  (${row.version.split(',')[0]})\n`)
     await client.end()
   } else {
-    const {default: Redis} = await import('ioredis')
+    const {Redis} = await import('ioredis')
     const redis = new Redis({host: '127.0.0.1', port, lazyConnect: true})
     await redis.connect()
     await redis.set('greeting', 'hello through ukc tunnel')

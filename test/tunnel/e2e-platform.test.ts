@@ -7,7 +7,7 @@ import path from 'node:path'
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
-import Redis from 'ioredis'
+import {Redis} from 'ioredis'
 import pg from 'pg'
 
 import {Cli, ROOT, buildIfStale, until} from '../e2e/platform-harness.js'
