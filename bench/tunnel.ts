@@ -25,6 +25,12 @@ function ukc(args: string[]): string {
   return execFileSync(process.execPath, [BIN, ...args], {env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000})
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
 function rssKiB(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8')
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
@@ -244,7 +250,16 @@ async function main(): Promise<void> {
   })
   const bulkBytes = Math.round(256 * MiB * SCALE)
   process.stderr.write('bulk, 1 connection…\n')
-  rows.push({metric: 'bulk echo, 1 conn', ...(await each((p) => bulk(p, 1, bulkBytes))), unit: 'MiB/s', goal: '≥ 1.0× socat', better: 'higher'})
+  // Where the CPU goes on the tunnel path (2 vCPUs shared by every process below and the driver).
+  const platformPid = (JSON.parse(fs.readFileSync(path.join(dir, 'platform', 'platform.json'), 'utf8')) as {pid: number}).pid
+  const cpuPids = {'ukc tunnel': tunnel.pid ?? 0, 'platform daemon (gateway TLS + private endpoints)': platformPid, relay: relayPid}
+  const bulkOne = {direct: await bulk(paths.direct, 1, bulkBytes), socat: await bulk(paths.socat, 1, bulkBytes), tunnel: 0}
+  const cpuBefore = Object.values(cpuPids).map(cpuSeconds)
+  const wallStart = Date.now()
+  bulkOne.tunnel = await bulk(paths.tunnel, 1, bulkBytes)
+  const wall = (Date.now() - wallStart) / 1000
+  const cpuShare = Object.keys(cpuPids).map((name, i) => `${name} ${Math.round((100 * (cpuSeconds(Object.values(cpuPids)[i] ?? 0) - (cpuBefore[i] ?? 0))) / wall)}%`)
+  rows.push({metric: 'bulk echo, 1 conn', ...bulkOne, unit: 'MiB/s', goal: '≥ 1.0× socat', better: 'higher'})
   process.stderr.write('bulk, 8 connections…\n')
   rows.push({metric: 'bulk echo, 8 conns', ...(await each((p) => bulk(p, 8, Math.round(bulkBytes / 4)))), unit: 'MiB/s', goal: '≥ 1.0× socat', better: 'higher'})
   process.stderr.write('connection setup…\n')
@@ -273,6 +288,7 @@ async function main(): Promise<void> {
     `| idle memory per conn, 1,000 open (KiB) | — | ${fmt(socatIdle)} (2 forked processes per conn, 200 sampled) | client ${fmt(clientIdle)} / relay ${fmt(relayIdle)} | | ≤ 16 KiB per side |`,
     `| RSS growth, slow reader, ${fmt(slowBytes / MiB)} MiB (MiB) | — | — | client ${fmt(clientGrowth)} / relay ${fmt(relayGrowth)} | | ≤ 64 MiB |`,
     '',
+    `CPU during the tunnel's 1-connection bulk run (100% = one core): ${cpuShare.join(', ')}, plus the driver and ukc/echo`,
     `took ${Math.round((Date.now() - started) / 1000)} s`,
   ]
   process.stdout.write(`${lines.join('\n')}\n`)
