@@ -264,6 +264,25 @@ describe('tunnel bridge (loopback, in-process relay)', () => {
     assert.equal((await got).data.toString(), 'still accepting')
   })
 
+  it('--idle-timeout resets a connection without traffic and leaves busy ones alone', async () => {
+    const echo = await fx.echo()
+    const relay = await fx.relay([`127.0.0.1:${echo.port}`])
+    const {ports, logs} = await fx.client(relay, [{target: `127.0.0.1:${echo.port}`}], {idleTimeoutMs: 300})
+    const idle = await connect(ports[0] as number)
+    const idleResult = collect(idle)
+    const busy = await connect(ports[0] as number)
+    const busyResult = collect(busy)
+    const ticker = setInterval(() => busy.write('.'), 50)
+    const {error} = await idleResult
+    assert.equal(error?.code, 'ECONNRESET')
+    assert.equal(busy.destroyed, false)
+    // The idle stream's target connection is gone too; the busy one's is still there.
+    await waitFor(() => echo.sockets.size === 1, 5_000, () => `${echo.sockets.size} target connections; ${logs.join('\n')}`)
+    clearInterval(ticker)
+    busy.end()
+    assert.ok((await busyResult).data.length > 0)
+  })
+
   it('closes the listener and streams cleanly and leaves no handle behind', async () => {
     const echo = await fx.echo()
     const relay = await fx.relay([`127.0.0.1:${echo.port}`])

@@ -220,6 +220,19 @@ describe('ukc tunnel against the embedded platform', {timeout: 600_000}, () => {
     assert.equal((await instances()).filter((i) => i.args?.some((a) => a.startsWith('--token-sha256='))).length, 0, 'the new relay is deleted on Ctrl-C too')
   })
 
+  it('tunnelling to a scaled-to-zero instance wakes it', async () => {
+    const created = await cli.run(['instance', 'create', '--name', 'sleepy', '--scale-to-zero', 'on', '--scale-to-zero-cooldown', '500ms', '--start', '--wait', 'ukc/echo'])
+    assert.equal(created.code, 0, created.stderr)
+    await until('sleepy to scale to zero', async () => ((await instances()).find((i) => i.name === 'sleepy')?.state === 'standby' ? true : undefined), 30_000)
+    const {child, ready, exited} = await openTunnel(['0:sleepy:9000'])
+    const socket = await connect(portOf(ready))
+    const got = collect(socket)
+    socket.end('wake up')
+    assert.equal((await got).data.toString(), 'wake up')
+    child.kill('SIGINT')
+    assert.equal(await exited, 0)
+  })
+
   it('Postgres: create, insert and select through `ukc tunnel 0:db:5432`', async (t) => {
     const created = await cli.run(['instance', 'create', '--name', 'db', '--env', 'POSTGRES_PASSWORD=secret', '--start', '--wait', 'postgres:15'])
     if (created.code !== 0 && /postgres|initdb/i.test(created.stderr) && /install/i.test(created.stderr)) return t.skip('postgres is not installed')
