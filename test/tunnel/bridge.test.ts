@@ -283,6 +283,18 @@ describe('tunnel bridge (loopback, in-process relay)', () => {
     assert.ok((await busyResult).data.length > 0)
   })
 
+  it('listens on an IPv6 bind address and prints it in brackets', async () => {
+    const echo = await fx.echo()
+    const relay = await fx.relay([`127.0.0.1:${echo.port}`])
+    const {client} = await fx.client(relay, [{target: `127.0.0.1:${echo.port}`, bind: '::1'}])
+    const [forward] = client.forwards()
+    assert.match(forward?.local ?? '', /^\[::1\]:\d+$/)
+    const socket = net.connect({host: '::1', port: forward?.port ?? 0, allowHalfOpen: true})
+    const got = collect(socket)
+    socket.end('over v6')
+    assert.equal((await got).data.toString(), 'over v6')
+  })
+
   it('closes the listener and streams cleanly and leaves no handle behind', async () => {
     const echo = await fx.echo()
     const relay = await fx.relay([`127.0.0.1:${echo.port}`])
