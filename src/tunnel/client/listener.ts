@@ -3,7 +3,7 @@
 // connection never touches the listener or the other connections.
 import net from 'node:net'
 
-import {ResetCode, describeReset} from '../protocol.js'
+import {ResetCode} from '../protocol.js'
 import type {MuxSession} from '../session.js'
 
 export interface ListenerOptions {
@@ -89,4 +89,3 @@ export class TunnelListener {
   }
 }
 
-export {describeReset}

@@ -2,7 +2,6 @@
 // and an orderly shutdown (stop accepting, let streams finish within a bound, close with 1000).
 import {EventEmitter} from 'node:events'
 
-import {describeReset} from '../protocol.js'
 import {type RelayEndpoint, RelayConnection, type RelayHandshakeError} from './relay-connection.js'
 import {TunnelListener} from './listener.js'
 
@@ -125,4 +124,3 @@ function formatMs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`
 }
 
-export {describeReset}
