@@ -6,7 +6,7 @@ import type tls from 'node:tls'
 import type {GatewayRoute, Logger, RouteTable, ServicePort} from '../types.js'
 import type {BackendAgents} from './backend-agents.js'
 import {type Balancer, GatewayRefusal, type InstanceLease} from './balancer.js'
-import {fqdnOf, hostWithPort} from './host-name.js'
+import {fqdnOf, hostWithPort, routeFor} from './host-name.js'
 import {NO_SERVICE, answerHttp, answerRaw, refusalText} from './refusal.js'
 import {joinSockets} from './socket-pair.js'
 
@@ -76,14 +76,9 @@ export class HttpFront {
   private target(req: http.IncomingMessage): Target {
     const servername = (req.socket as tls.TLSSocket).servername
     const host = fqdnOf(typeof servername === 'string' && servername ? servername : req.headers.host)
-    let route: GatewayRoute | undefined
-    try {
-      route = host ? this.options.routes.route(host) : undefined
-    } catch (error) {
-      this.options.log(`gateway: route lookup for ${host} failed: ${(error as Error).message}`)
-    }
-    const port = route?.services.find((s) => s.port === this.options.publicPort)
-    if (route === undefined || port === undefined) return {refused: NO_SERVICE}
+    const found = routeFor(this.options.routes, host, this.options.publicPort, this.options.log)
+    if (found === undefined) return {refused: NO_SERVICE}
+    const {route, port} = found
     if (!this.options.secure && port.handlers?.includes('redirect')) {
       return {redirect: `https://${hostWithPort(host, this.options.httpsPort(), 443)}${req.url ?? '/'}`}
     }

@@ -4,7 +4,7 @@ import net from 'node:net'
 import type tls from 'node:tls'
 import type {GatewayRoute, Logger, RouteTable} from '../types.js'
 import type {Balancer} from './balancer.js'
-import {fqdnOf} from './host-name.js'
+import {fqdnOf, routeFor} from './host-name.js'
 import {joinSockets} from './socket-pair.js'
 
 export interface TcpFrontOptions {
@@ -20,18 +20,13 @@ export class TcpFront {
   readonly onConnection = (socket: tls.TLSSocket): void => {
     socket.on('error', () => socket.destroy())
     const host = fqdnOf(typeof socket.servername === 'string' ? socket.servername : undefined)
-    let route: GatewayRoute | undefined
-    try {
-      route = host ? this.options.routes.route(host) : undefined
-    } catch (error) {
-      this.options.log(`gateway: route lookup for ${host} failed: ${(error as Error).message}`)
-    }
-    const port = route?.services.find((s) => s.port === this.options.publicPort)
+    const found = routeFor(this.options.routes, host, this.options.publicPort, this.options.log)
     // No service here: the raw protocol has no way to say so, the connection just closes.
-    if (route === undefined || port === undefined) {
+    if (found === undefined) {
       socket.end()
       return
     }
+    const {route, port} = found
     this.connect(socket, route, port.destination_port ?? port.port).catch((error: unknown) => {
       this.options.log(`gateway: ${host}:${this.options.publicPort}: ${(error as Error).message}`)
       socket.destroy()
