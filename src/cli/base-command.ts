@@ -105,9 +105,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * Prints data in the format in effect: `table`/`list` through `render`, `json` as the API objects
    * (oclif prints the returned result itself under --json), `raw` as the API response body.
    */
-  protected show(data: unknown, raw: string | undefined, render: (format: 'table' | 'list') => string): void {
+  protected show(data: unknown, raw: string | undefined, render: (format: 'table' | 'list') => string, empty?: string): void {
     const format = this.format
-    if (format === 'json') {
+    if (empty && Array.isArray(data) && data.length === 0 && (format === 'table' || format === 'list')) {
+      // Said on stderr: a script reading the table sees no rows, a person sees why.
+      this.note(empty)
+    } else if (format === 'json') {
       if (!this.jsonEnabled()) this.out(JSON.stringify(data, null, 2))
     } else if (format === 'raw') {
       this.out(raw ?? JSON.stringify(data))

@@ -37,6 +37,18 @@ describe('instance list', () => {
     assert.ok(!stdout.includes('\u001b['), 'no ANSI codes')
   })
 
+  it('says so in words when there are no instances, and prints [] under --json', async () => {
+    api().get('/v1/instances').reply(200, {status: 'success', data: {instances: []}})
+    const empty = await ukc(['instance', 'list', ...TARGET])
+    assert.equal(empty.exitCode, 0)
+    assert.equal(empty.stdout, '')
+    assert.match(empty.stderr, /^No instances\. Create one with `ukc instance create IMAGE`\.$/m)
+    api().get('/v1/instances').reply(200, {status: 'success', data: {}})
+    const json = await ukc(['instance', 'list', '--json', ...TARGET])
+    assert.deepEqual(JSON.parse(json.stdout), [])
+    assert.equal(json.stderr, '')
+  })
+
   it('answers to kraft\'s aliases', async () => {
     for (const words of [['inst', 'ls'], ['instances', 'list'], ['vm', 'ls'], ['vms', 'list'], ['instance', 'ls']]) {
       api().get('/v1/instances').reply(200, envelope('instances', [instanceObject()]))

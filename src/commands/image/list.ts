@@ -34,7 +34,7 @@ export default class ImageList extends BaseCommand<typeof ImageList> {
   async run(): Promise<Image[]> {
     const result = await listImages(await this.client())
     const images = this.settleBatch(result.items).filter((i) => this.flags.all || reference(i).name.includes('/'))
-    this.show(images, result.raw, (format) => (images.length === 0 ? '' : format === 'table' ? renderTable(COLUMNS, images) : renderList(COLUMNS, images)))
+    this.show(images, result.raw, (format) => (images.length === 0 ? '' : format === 'table' ? renderTable(COLUMNS, images) : renderList(COLUMNS, images)), 'No images.')
     return images
   }
 }

@@ -16,7 +16,7 @@ export default class InstanceList extends BaseCommand<typeof InstanceList> {
     const result = await getInstances(await this.client())
     const instances = this.settleBatch(result.items)
     if (this.color) await loadPalette()
-    this.show(result.items, result.raw, (format) => renderInstances(instances, format, {color: this.color}))
+    this.show(result.items, result.raw, (format) => renderInstances(instances, format, {color: this.color}), 'No instances. Create one with `ukc instance create IMAGE`.')
     return result.items
   }
 }

@@ -11,7 +11,7 @@ export default class ServiceList extends BaseCommand<typeof ServiceList> {
   async run(): Promise<ServiceGroup[]> {
     const result = await getServices(await this.client())
     const services = this.settleBatch(result.items)
-    this.show(result.items, result.raw, (format) => renderServices(services, format))
+    this.show(result.items, result.raw, (format) => renderServices(services, format), 'No services. Create one with `ukc service create EXT:INT`.')
     return result.items
   }
 }
