@@ -2,6 +2,7 @@
 // isolation, backpressure and heartbeat-driven recovery.
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
+import fs from 'node:fs'
 import net from 'node:net'
 import {after, afterEach, describe, it} from 'node:test'
 
@@ -25,10 +26,14 @@ describe('tunnel bridge (loopback, in-process relay)', () => {
     assert.equal(result.hash, sent)
   })
 
-  it('keeps 200 concurrent connections separate', async () => {
+  it('keeps 200 concurrent connections separate, and gives every descriptor back', async () => {
     const echo = await fx.echo()
     const relay = await fx.relay([`127.0.0.1:${echo.port}`])
     const {ports} = await fx.client(relay, [{target: `127.0.0.1:${echo.port}`}])
+    // App, listener, relay and target all live in this process: its open descriptors are the
+    // tunnel's sockets (no CLOSE_WAIT left behind, cf. kube-rs#973).
+    const openFds = () => fs.readdirSync('/proc/self/fd').length
+    const baseline = openFds()
     const results = await Promise.all(
       Array.from({length: 200}, async () => {
         const socket = await connect(ports[0] as number)
@@ -40,6 +45,7 @@ describe('tunnel bridge (loopback, in-process relay)', () => {
       }),
     )
     assert.equal(results.filter(Boolean).length, 200)
+    await waitFor(() => openFds() <= baseline, 10_000, () => `${openFds()} descriptors open, ${baseline} before the connections`)
   })
 
   it('half-close from the app: the target sees EOF and the app still gets the whole reply', async () => {
