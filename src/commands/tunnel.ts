@@ -22,6 +22,7 @@ Once listening it prints one "Forwarding LOCAL -> TARGET" line per mapping on st
     '<%= config.bin %> tunnel 15432:db:5432 6379:cache.internal:6379',
     '<%= config.bin %> tunnel --bind [::1] 0:172.16.28.8:8080/tcp',
     '<%= config.bin %> tunnel --json --heartbeat 5s 0:db:5432',
+    'some-program | <%= config.bin %> tunnel --watch-stdin 0:db:5432',
   ]
 
   static override flags = {
@@ -37,6 +38,7 @@ Once listening it prints one "Forwarding LOCAL -> TARGET" line per mapping on st
     'idle-timeout': Flags.string({summary: 'Close a forwarded connection after this long without traffic (default: never).', env: 'UKC_TUNNEL_IDLE_TIMEOUT'}),
     'drain-timeout': Flags.string({summary: 'On Ctrl-C, how long open connections may finish before they are reset.', default: '5s'}),
     'connect-timeout': Flags.string({summary: 'How long to wait for a new relay to accept the tunnel.', default: '60s'}),
+    'watch-stdin': Flags.boolean({summary: 'Stop (as on Ctrl-C) when standard input closes, e.g. when the program that started the tunnel dies.'}),
   }
 
   async run(): Promise<TunnelReady | undefined> {
@@ -70,6 +72,7 @@ Once listening it prints one "Forwarding LOCAL -> TARGET" line per mapping on st
       idleTimeoutMs,
       drainMs,
       connectMs,
+      watchStdin: flags['watch-stdin'],
       progress: (text) => (text ? spinner.start(text) : spinner.stop()),
       log: (line) => process.stderr.write(`${line}\n`),
       onReady: (info) => {

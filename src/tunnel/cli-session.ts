@@ -31,6 +31,8 @@ export interface OpenTunnelOptions {
   onReady: (info: TunnelReadyInfo) => void
   /** For tests: signals to listen to (default SIGINT, SIGTERM). */
   signals?: NodeJS.Signals[]
+  /** Stop as on SIGTERM when standard input closes (the parent that started us went away). */
+  watchStdin?: boolean
 }
 
 const HARD_EXIT_DELETE_BUDGET_MS = 2_000
@@ -61,6 +63,16 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<'interrupt
   }
   const signals = options.signals ?? ['SIGINT', 'SIGTERM']
   for (const s of signals) process.on(s, onSignal)
+  const onStdinClosed = (): void => {
+    if (stopping) return
+    log('standard input closed: stopping')
+    onSignal('SIGTERM')
+  }
+  if (options.watchStdin) {
+    process.stdin.once('end', onStdinClosed).once('close', onStdinClosed)
+    process.stdin.on('data', () => undefined) // read and drop: only the end matters
+    process.stdin.resume()
+  }
 
   const credentials = newRelayCredentials()
   const tunnel = new TunnelClient({
@@ -123,6 +135,10 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<'interrupt
       progress('')
     }
     for (const s of signals) process.off(s, onSignal)
+    if (options.watchStdin) {
+      process.stdin.off('end', onStdinClosed).off('close', onStdinClosed)
+      process.stdin.destroy() // an open stdin would keep the process alive
+    }
   }
 }
 

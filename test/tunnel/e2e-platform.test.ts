@@ -30,8 +30,8 @@ const cli = new Cli()
 const tunnels = new Set<ChildProcess>()
 
 /** Starts `ukc tunnel ... --json` and resolves with its ready line. */
-async function openTunnel(args: string[]): Promise<{child: ChildProcess; ready: Ready; stderr: () => string; exited: Promise<number | null>}> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'tunnel', '--json', ...args], {env: cli.env(), stdio: ['ignore', 'pipe', 'pipe']})
+async function openTunnel(args: string[], stdin: 'ignore' | 'pipe' = 'ignore'): Promise<{child: ChildProcess; ready: Ready; stderr: () => string; exited: Promise<number | null>}> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'tunnel', '--json', ...args], {env: cli.env(), stdio: [stdin, 'pipe', 'pipe']})
   tunnels.add(child)
   let out = ''
   let err = ''
@@ -159,6 +159,15 @@ describe('ukc tunnel against the embedded platform', {timeout: 600_000}, () => {
     const killedAt = Date.now()
     await until('the relay to disappear', async () => ((await instances()).some((i) => i.uuid === second.ready.relay.uuid) ? undefined : true), 30_000)
     assert.ok(Date.now() - killedAt < 3_000 + 5_000, `relay took ${Date.now() - killedAt} ms to go`)
+  })
+
+  it('--watch-stdin: the tunnel stops and deletes its relay when its parent closes stdin', async () => {
+    const {child, ready, exited, stderr} = await openTunnel(['--watch-stdin', '0:echo:9000'], 'pipe')
+    assert.ok((await instances()).some((i) => i.uuid === ready.relay.uuid))
+    child.stdin?.end() // what happens to the pipe when the parent dies
+    assert.equal(await exited, 0)
+    assert.match(stderr(), /standard input closed: stopping/)
+    assert.ok(!(await instances()).some((i) => i.uuid === ready.relay.uuid), 'relay still listed after stdin closed')
   })
 
   it('a second Ctrl-C during the drain exits at once and still deletes the relay', async () => {
