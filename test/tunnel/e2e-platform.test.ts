@@ -229,6 +229,25 @@ describe('ukc tunnel against the embedded platform', {timeout: 600_000}, () => {
     assert.equal((await instances()).filter((i) => i.args?.some((a) => a.startsWith('--token-sha256='))).length, 0, 'the new relay is deleted on Ctrl-C too')
   })
 
+  it('a client suspended past its heartbeat (SIGSTOP, laptop lid) recovers on SIGCONT', async () => {
+    const {child, ready, exited, stderr} = await openTunnel(['--heartbeat', '1s', '0:echo:9000'])
+    child.kill('SIGSTOP')
+    // Without pings the relay stops itself and the platform deletes it (delete-on-stop).
+    await until('the suspended client\u2019s relay to go', async () => ((await instances()).some((i) => i.uuid === ready.relay.uuid) ? undefined : true), 30_000)
+    child.kill('SIGCONT')
+    await until('a new relay', () => (/is gone; creating a new one/.test(stderr()) ? true : undefined), 60_000)
+    await until('the tunnel to work again on the same port', async () => {
+      const probe = await connect(portOf(ready)).catch(() => undefined)
+      if (!probe) return undefined
+      const got = collect(probe)
+      probe.end('resumed')
+      return (await got).data.toString() === 'resumed' ? true : undefined
+    }, 60_000)
+    child.kill('SIGINT')
+    assert.equal(await exited, 0)
+    assert.equal((await instances()).filter((i) => i.args?.some((a) => a.startsWith('--token-sha256='))).length, 0, 'no relay left behind')
+  })
+
   it('tunnelling to a scaled-to-zero instance wakes it', async () => {
     const created = await cli.run(['instance', 'create', '--name', 'sleepy', '--scale-to-zero', 'on', '--scale-to-zero-cooldown', '500ms', '--start', '--wait', 'ukc/echo'])
     assert.equal(created.code, 0, created.stderr)
