@@ -10,6 +10,8 @@ import {after, before, describe, it} from 'node:test'
 import {Redis} from 'ioredis'
 import pg from 'pg'
 
+import {clientFor, resolveTarget} from '../../src/cli/target.js'
+import {TunnelClient, createRelay, deleteRelay, newRelayCredentials, relayEndpoint} from '../../src/tunnel/index.js'
 import {Cli, ROOT, buildIfStale, until} from '../e2e/platform-harness.js'
 import {collect, connect, hashIncoming, sendRandom, sha256} from './harness.js'
 
@@ -24,6 +26,7 @@ interface Instance {
   name: string
   state?: string
   args?: string[]
+  private_ip?: string
 }
 
 const cli = new Cli()
@@ -227,6 +230,45 @@ describe('ukc tunnel against the embedded platform', {timeout: 600_000}, () => {
     child.kill('SIGINT')
     assert.equal(await exited, 0)
     assert.equal((await instances()).filter((i) => i.args?.some((a) => a.startsWith('--token-sha256='))).length, 0, 'the new relay is deleted on Ctrl-C too')
+  })
+
+  it('the relay refuses a target outside its allow-list, even with the right token', async () => {
+    // Play the CLI's part with the library, so this test knows the token: the relay may reach
+    // echo:9000 only; a stream asking for the platform API's address (SSRF) must be refused.
+    const target = await resolveTarget({configDir: path.join(cli.dir, 'config'), localDir: cli.dataDir, autoStart: false, notice: () => undefined, env: {}})
+    const api = clientFor(target)
+    const echoIp = (await instances()).find((i) => i.name === 'echo')?.private_ip
+    assert.ok(echoIp)
+    const credentials = newRelayCredentials()
+    const relay = await createRelay(api, {image: 'ukc/tunnel-relay', tokenHash: credentials.tokenHash, targets: [`${echoIp}:9000`], heartbeatTimeoutMs: 30_000})
+    const apiAddress = new URL(target.baseUrl).host
+    const logs: string[] = []
+    const client = new TunnelClient({
+      forwards: [
+        {bind: '127.0.0.1', localPort: 0, target: `${echoIp}:9000`, label: 'allowed'},
+        {bind: '127.0.0.1', localPort: 0, target: apiAddress, label: 'forbidden'},
+      ],
+      heartbeatMs: 10_000,
+      log: (line) => logs.push(line),
+    })
+    try {
+      const [allowed, forbidden] = await client.listen()
+      await client.connect(30_000, relayEndpoint(relay, credentials.token, target.local, target.ca))
+      const ok = await connect(allowed!.port)
+      const echoed = collect(ok)
+      ok.end('allowed')
+      assert.equal((await echoed).data.toString(), 'allowed')
+      const denied = await connect(forbidden!.port)
+      const refused = collect(denied)
+      denied.write('GET / HTTP/1.1\r\n\r\n')
+      const result = await refused
+      assert.equal(result.data.length, 0, 'nothing may come back from a target outside the allow-list')
+      assert.equal(result.error?.code, 'ECONNRESET')
+      await until('the refusal to be logged', () => (logs.some((l) => /allow-list|not allowed/i.test(l)) ? true : undefined), 10_000)
+    } finally {
+      await client.close(0)
+      await deleteRelay(api, relay.uuid)
+    }
   })
 
   it('a client suspended past its heartbeat (SIGSTOP, laptop lid) recovers on SIGCONT', async () => {
