@@ -8,6 +8,7 @@ import type net from 'node:net'
 import WebSocket from 'ws'
 
 import {CloseCode, MAX_FRAME_BYTES, SUBPROTOCOL} from '../protocol.js'
+import {connectProxyAgent, proxyFor} from './connect-proxy.js'
 import {MuxSession} from '../session.js'
 import type {TunnelStream} from '../stream.js'
 
@@ -140,8 +141,16 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
           else callback(null, connectHost, family)
         }
       : undefined
+    let agent: ReturnType<typeof connectProxyAgent> | undefined
+    try {
+      const proxy = connectHost ? undefined : proxyFor(target)
+      agent = proxy ? connectProxyAgent(proxy, target.protocol === 'wss:') : undefined
+    } catch (error) {
+      return Promise.reject(error as Error)
+    }
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, SUBPROTOCOL, {
+        ...(agent ? {agent} : {}),
         headers: {Authorization: `Bearer ${token}`, ...(connectHost ? {Host: target.hostname} : {})},
         perMessageDeflate: false,
         maxPayload: MAX_FRAME_BYTES,
