@@ -301,6 +301,26 @@ describe('tunnel bridge (loopback, in-process relay)', () => {
     assert.equal((await got).data.toString(), 'over v6')
   })
 
+  it('--bind localhost listens on 127.0.0.1 and ::1 on the same port', async () => {
+    const echo = await fx.echo()
+    const relay = await fx.relay([`127.0.0.1:${echo.port}`])
+    const {client} = await fx.client(relay, [{target: `127.0.0.1:${echo.port}`, bind: 'localhost'}])
+    const [forward] = client.forwards()
+    assert.match(forward?.local ?? '', /^localhost:\d+$/)
+    for (const host of ['127.0.0.1', '::1']) {
+      const socket = net.connect({host, port: forward?.port ?? 0, allowHalfOpen: true})
+      const got = collect(socket)
+      socket.end(`over ${host}`)
+      assert.equal((await got).data.toString(), `over ${host}`)
+    }
+    await client.close(0)
+    // Both listeners are gone after close.
+    for (const host of ['127.0.0.1', '::1']) {
+      const refused = await new Promise<string>((resolve) => net.connect({host, port: forward?.port ?? 0}).on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? '')).on('connect', () => resolve('connected')))
+      assert.equal(refused, 'ECONNREFUSED', host)
+    }
+  })
+
   it('closes the listener and streams cleanly and leaves no handle behind', async () => {
     const echo = await fx.echo()
     const relay = await fx.relay([`127.0.0.1:${echo.port}`])

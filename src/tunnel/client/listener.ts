@@ -22,26 +22,52 @@ export interface ListenerOptions {
 }
 
 export class TunnelListener {
-  private readonly server: net.Server
+  /** One server, or two for `localhost` (127.0.0.1 and ::1 on the same port). */
+  private servers: net.Server[] = []
   private readonly sockets = new Set<net.Socket>()
   private boundPort = 0
 
-  constructor(private readonly options: ListenerOptions) {
-    // allowHalfOpen: a local app that shuts down its write side still receives the whole reply.
-    this.server = net.createServer({allowHalfOpen: true, noDelay: true}, (socket) => this.onConnection(socket))
-  }
+  constructor(private readonly options: ListenerOptions) {}
 
   async listen(): Promise<number> {
+    if (this.options.bind !== 'localhost') {
+      this.servers = [await this.listenOn(this.options.bind, this.options.port)]
+    } else {
+      // `localhost` means both loopback families, like kubectl port-forward: v4 first (it picks the
+      // port when 0), then v6 on the same port where the machine has ::1.
+      for (let attempt = 0; ; attempt++) {
+        const v4 = await this.listenOn('127.0.0.1', this.options.port)
+        const port = (v4.address() as net.AddressInfo).port
+        try {
+          this.servers = [v4, await this.listenOn('::1', port)]
+          break
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code
+          if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT') {
+            this.servers = [v4]
+            break
+          }
+          await new Promise<void>((resolve) => v4.close(() => resolve()))
+          if (code !== 'EADDRINUSE' || this.options.port !== 0 || attempt >= 5) throw error
+        }
+      }
+    }
+    this.boundPort = (this.servers[0]!.address() as net.AddressInfo).port
+    for (const server of this.servers) server.on('error', (error) => this.options.log(`listener ${this.address}: ${error.message}`))
+    return this.boundPort
+  }
+
+  private async listenOn(host: string, port: number): Promise<net.Server> {
+    // allowHalfOpen: a local app that shuts down its write side still receives the whole reply.
+    const server = net.createServer({allowHalfOpen: true, noDelay: true}, (socket) => this.onConnection(socket))
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject)
-      this.server.listen({host: this.options.bind, port: this.options.port, exclusive: true}, () => {
-        this.server.off('error', reject)
+      server.once('error', (error: NodeJS.ErrnoException) => reject(Object.assign(error, {port})))
+      server.listen({host, port, exclusive: true, ipv6Only: host === '::1'}, () => {
+        server.removeAllListeners('error')
         resolve()
       })
     })
-    this.boundPort = (this.server.address() as net.AddressInfo).port
-    this.server.on('error', (error) => this.options.log(`listener ${this.address}: ${error.message}`))
-    return this.boundPort
+    return server
   }
 
   get port(): number {
@@ -59,8 +85,7 @@ export class TunnelListener {
 
   /** Stops accepting; open connections carry on. */
   async stopAccepting(): Promise<void> {
-    if (!this.server.listening) return
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    await Promise.all(this.servers.filter((s) => s.listening).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
   }
 
   /** Resets whatever is still open. */
