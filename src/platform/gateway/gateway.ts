@@ -7,9 +7,11 @@ import tls from 'node:tls'
 import type {CertificateAuthority} from '../tls/index.js'
 import type {ConnectionTracker, Logger, RouteTable} from '../types.js'
 import {BackendAgents} from './backend-agents.js'
+import {BackendPool} from './backend-pool.js'
 import {Balancer} from './balancer.js'
 import {fqdnOf} from './host-name.js'
 import {HttpFront} from './http-front.js'
+import {LeanProxy} from './lean-proxy.js'
 import {TcpFront} from './tcp-front.js'
 
 export interface GatewayOptions {
@@ -32,6 +34,8 @@ const CLIENT_KEEP_ALIVE_MS = 30_000
 export class Gateway {
   private readonly balancer: Balancer
   private readonly agents = new BackendAgents()
+  private readonly pool = new BackendPool()
+  private lean: LeanProxy | undefined
   private readonly servers = new Map<number, net.Server>()
   private readonly localPorts = new Map<number, number>()
   private readonly pending = new Map<number, Promise<number>>()
@@ -46,6 +50,7 @@ export class Gateway {
   async start(): Promise<void> {
     const httpsServer = https.createServer({...this.tlsOptions(), keepAliveTimeout: CLIENT_KEEP_ALIVE_MS})
     this.serveHttp(httpsServer, 443, true)
+    this.serveLean(httpsServer)
     const httpServer = http.createServer({keepAliveTimeout: CLIENT_KEEP_ALIVE_MS})
     this.serveHttp(httpServer, 80, false)
     try {
@@ -91,7 +96,9 @@ export class Gateway {
     // http.Server and https.Server (a tls.Server) both track their HTTP connections, idle keep-alive ones too.
     for (const server of this.servers.values()) if (server instanceof http.Server || server instanceof https.Server) server.closeAllConnections()
     for (const socket of this.sockets) socket.destroy()
+    this.lean?.close()
     this.agents.destroy()
+    this.pool.destroy()
     await Promise.all(closing)
     this.servers.clear()
   }
@@ -138,6 +145,27 @@ export class Gateway {
     })
     server.on('request', front.onRequest)
     server.on('upgrade', front.onUpgrade)
+  }
+
+  /**
+   * HTTPS connections start on the lean proxy path; node's HTTP server (the https.Server's own
+   * connection listener) gets those the lean path hands over.
+   */
+  private serveLean(server: https.Server): void {
+    const [nodeHttp] = server.listeners('secureConnection') as Array<(socket: tls.TLSSocket) => void>
+    if (nodeHttp === undefined) return
+    server.removeListener('secureConnection', nodeHttp)
+    const lean = new LeanProxy({
+      publicPort: 443,
+      routes: this.options.routes,
+      balancer: this.balancer,
+      pool: this.pool,
+      log: this.options.log,
+      keepAliveMs: CLIENT_KEEP_ALIVE_MS,
+      fallback: (socket) => nodeHttp.call(server, socket),
+    })
+    this.lean = lean
+    server.on('secureConnection', lean.onConnection)
   }
 
   private async openTcpPort(publicPort: number): Promise<number> {
