@@ -35,8 +35,16 @@ export class LeanProxy {
   readonly connections = new Set<ClientConnection>()
   readonly keepAliveHeader: string
 
+  /** One sweep for idle connections instead of a socket timer each (those are refreshed on every read and write). */
+  private readonly sweep: NodeJS.Timeout
+
   constructor(readonly options: LeanProxyOptions) {
     this.keepAliveHeader = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(options.keepAliveMs / 1000)}\r\n`
+    this.sweep = setInterval(() => {
+      const now = Date.now()
+      for (const connection of this.connections) connection.closeIfIdle(now)
+    }, Math.min(1000, options.keepAliveMs))
+    this.sweep.unref()
   }
 
   readonly onConnection = (socket: tls.TLSSocket): void => {
@@ -44,6 +52,7 @@ export class LeanProxy {
   }
 
   close(): void {
+    clearInterval(this.sweep)
     for (const connection of this.connections) connection.destroy()
     this.connections.clear()
   }
@@ -60,6 +69,16 @@ function date(): string {
     dateLine = `Date: ${new Date(now).toUTCString()}\r\n`
   }
   return dateLine
+}
+
+/** `prefix` and `buf[start, end)` in one write. */
+function write(socket: tls.TLSSocket, prefix: string, buf: Buffer, start: number, end: number): boolean {
+  if (prefix.length === 0) return socket.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end))
+  if (end === start) return socket.write(prefix, 'latin1')
+  const out = Buffer.allocUnsafe(prefix.length + end - start)
+  out.write(prefix, 0, 'latin1')
+  buf.copy(out, prefix.length, start, end)
+  return socket.write(out)
 }
 
 /** One request on its way: the instance it went to and where its response stands. */
@@ -150,17 +169,13 @@ class Exchange implements BackendUser {
       if (parsed.framing === 'chunked') this.chunked = new ChunkedScanner()
       const client = this.client
       const head = `${parsed.head}${parsed.hasDate ? '' : date()}${client.closeAfter ? 'Connection: close\r\n' : client.proxy.keepAliveHeader}\r\n`
-      const socket = client.socket
-      socket.cork()
-      socket.write(head, 'latin1')
-      this.responseBody(buf, parsed.headLength)
-      // The exchange may have ended the connection already; uncork on a destroyed socket is harmless.
-      socket.uncork()
+      this.responseBody(buf, parsed.headLength, head)
       return
     }
   }
 
-  private responseBody(buf: Buffer, start: number): void {
+  /** Passes response body bytes on (after `head`, in the same write: one TLS record, one system call). */
+  private responseBody(buf: Buffer, start: number, head = ''): void {
     const socket = this.client.socket
     let end = buf.length
     let done = false
@@ -181,6 +196,7 @@ class Exchange implements BackendUser {
         try {
           found = this.chunked!.scan(buf, start)
         } catch (error) {
+          if (head) socket.write(head, 'latin1')
           return this.failed((error as Error).message)
         }
         if (found >= 0) {
@@ -192,13 +208,15 @@ class Exchange implements BackendUser {
       case 'close':
         // Re-framed for the client as one chunk per read.
         if (end > start) {
-          socket.write(`${(end - start).toString(16)}\r\n`, 'latin1')
-          socket.write(start === 0 ? buf : buf.subarray(start))
-          if (!socket.write('\r\n', 'latin1')) this.backend?.socket.pause()
-        }
+          socket.cork()
+          write(socket, `${head}${(end - start).toString(16)}\r\n`, buf, start, end)
+          const more = socket.write('\r\n', 'latin1')
+          socket.uncork()
+          if (!more) this.backend?.socket.pause()
+        } else if (head) socket.write(head, 'latin1')
         return
     }
-    if (end > start && !socket.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end))) this.backend?.socket.pause()
+    if ((end > start || head) && !write(socket, head, buf, start, end)) this.backend?.socket.pause()
     if (done) {
       // Bytes past the response's end: the instance is out of step, its connection cannot be reused.
       if (end < buf.length) this.keepBackend = false
@@ -287,6 +305,7 @@ class ClientConnection {
   private handedOver = false
   /** The client asked for the connection to close after the current exchange. */
   closeAfter = false
+  private lastActive = Date.now()
   private readonly remote: string
   private readonly servername: string
 
@@ -298,15 +317,14 @@ class ClientConnection {
     const servername = socket.servername
     this.servername = typeof servername === 'string' ? servername : ''
     socket.setNoDelay(true)
-    socket.setTimeout(proxy.options.keepAliveMs)
     socket.on('data', this.onData)
     socket.on('drain', this.onDrain)
-    socket.on('timeout', this.onTimeout)
     socket.on('error', this.onError)
     socket.on('close', this.onClose)
   }
 
   private readonly onData = (chunk: Buffer): void => {
+    this.lastActive = Date.now()
     const exchange = this.exchange
     if (exchange !== undefined && exchange.bodyLeft > 0) {
       const n = Math.min(exchange.bodyLeft, chunk.length)
@@ -325,8 +343,9 @@ class ClientConnection {
     if (backend !== undefined && backend.socket.isPaused()) backend.socket.resume()
   }
 
-  private readonly onTimeout = (): void => {
-    if (this.exchange === undefined) this.destroy()
+  /** Idle keep-alive connections close after keepAliveMs without a request. */
+  closeIfIdle(now: number): void {
+    if (this.exchange === undefined && now - this.lastActive >= this.proxy.options.keepAliveMs) this.destroy()
   }
 
   private readonly onError = (): void => {
@@ -348,6 +367,7 @@ class ClientConnection {
   exchangeDone(): void {
     const exchange = this.exchange
     this.exchange = undefined
+    this.lastActive = Date.now()
     if (this.gone) return
     if (this.closeAfter || (exchange !== undefined && exchange.bodyLeft > 0)) {
       this.socket.end()
@@ -404,10 +424,8 @@ class ClientConnection {
     const socket = this.socket
     socket.off('data', this.onData)
     socket.off('drain', this.onDrain)
-    socket.off('timeout', this.onTimeout)
     socket.off('error', this.onError)
     socket.off('close', this.onClose)
-    socket.setTimeout(0)
     socket.pause()
     this.proxy.connections.delete(this)
     if (this.buffered.length > 0) socket.unshift(this.buffered)
