@@ -5,6 +5,7 @@ import {AuthError, NetworkError, type UkcClient, UsageError} from '../api/index.
 import type {Target} from '../cli/target.js'
 import {TunnelClient} from './client/tunnel-client.js'
 import {RelayHandshakeError} from './client/relay-connection.js'
+import {isLegacyImage} from './legacy/protocol.js'
 import type {TunnelMapping} from './mappings.js'
 import {type RelayInstance, createRelay, deleteRelay, newRelayCredentials, relayAlive, relayEndpoint, resolveMappings} from './relay-instance.js'
 
@@ -33,11 +34,19 @@ export interface OpenTunnelOptions {
   signals?: NodeJS.Signals[]
   /** Stop as on SIGTERM when standard input closes (the parent that started us went away). */
   watchStdin?: boolean
+  /** Legacy mode only (an `utils/tunnel` image): -p values and -P. */
+  proxyPorts?: number[]
+  controlPort?: number
 }
 
 const HARD_EXIT_DELETE_BUDGET_MS = 2_000
 
 export async function openTunnel(options: OpenTunnelOptions): Promise<'interrupted'> {
+  if (isLegacyImage(options.image)) {
+    // The official relay's TLS+cookie protocol; see src/tunnel/legacy.
+    const {openLegacyTunnel} = await import('./legacy/cli-session.js')
+    return openLegacyTunnel(options)
+  }
   const {api, log, progress} = options
   const heartbeatTimeoutMs = options.heartbeatMs * 3
   let relay: RelayInstance | undefined

@@ -7,3 +7,4 @@ export {RELAY_DEFAULT_PORT, parseRelayConfig, relayArgs, type RelayConfig} from 
 export {RelayServer} from './relay/server.js'
 export {CloseCode, DEFAULT_WINDOW, FrameType, ResetCode, SUBPROTOCOL, describeReset} from './protocol.js'
 export {DEFAULT_RELAY_IMAGE, type RelayInstance, type ResolvedMapping, createRelay, deleteRelay, newRelayCredentials, relayAlive, relayEndpoint, resolveMappings} from './relay-instance.js'
+export {isLegacyImage} from './legacy/protocol.js'
