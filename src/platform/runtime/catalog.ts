@@ -73,6 +73,9 @@ const BUILTIN: Definition[] = [
   builtin('ukc/hello', ['hello'], 'platform/images/hello/main', 8080),
   builtin('ukc/echo', ['echo'], 'platform/images/echo/main', 9000),
   builtin('ukc/tunnel-relay', ['tunnel-relay'], 'tunnel/relay/main', 8080),
+  // The official relay of `kraft cloud tunnel` (`official/utils/tunnel:1.0`, `:latest`; `official/` is
+  // stripped above), emulated for `ukc tunnel`'s legacy mode. Its port is the default control port.
+  {...builtin('utils/tunnel', [], 'tunnel/legacy/relay-main', 4443), tags: '*'},
   hostServer('postgres', POSTGRES_PORT, 'postgres', postgresBinaries, launchPostgres),
   hostServer('redis', REDIS_PORT, 'redis-server', redisBinaries, launchRedis),
   hostServer('nginx', NGINX_PORT, 'nginx', nginxBinaries, launchNginx),
