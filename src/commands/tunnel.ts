@@ -40,7 +40,7 @@ Once listening it prints one "Forwarding LOCAL -> TARGET" line per mapping on st
       summary: 'Legacy mode: the relay\'s public port per mapping (one value = first of consecutive ports; default 4444). Ignored otherwise.',
     }),
     'tunnel-control-port': Flags.string({char: 'P', summary: 'Legacy mode: the relay\'s heartbeat port (default 4443). Ignored otherwise.'}),
-    heartbeat: Flags.string({summary: 'Heartbeat interval; the relay stops after 3 missed heartbeats.', default: '10s', env: 'UKC_TUNNEL_HEARTBEAT'}),
+    heartbeat: Flags.string({summary: 'Heartbeat interval; the relay stops after 3 missed heartbeats (legacy mode: after its own 600 s).', default: '10s', env: 'UKC_TUNNEL_HEARTBEAT'}),
     'idle-timeout': Flags.string({summary: 'Close a forwarded connection after this long without traffic (default: never).', env: 'UKC_TUNNEL_IDLE_TIMEOUT'}),
     'drain-timeout': Flags.string({summary: 'On Ctrl-C, how long open connections may finish before they are reset.', default: '5s'}),
     'connect-timeout': Flags.string({summary: 'How long to wait for a new relay to accept the tunnel.', default: '60s'}),
