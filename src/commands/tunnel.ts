@@ -37,6 +37,8 @@ Once listening it prints one "Forwarding LOCAL -> TARGET" line per mapping on st
     'tunnel-proxy-port': Flags.string({
       char: 'p',
       multiple: true,
+      // One value per -p, as in kraft: `-p 5500 my-instance:8080` keeps the mapping an argument.
+      multipleNonGreedy: true,
       summary: 'Legacy mode: the relay\'s public port per mapping (one value = first of consecutive ports; default 4444). Ignored otherwise.',
     }),
     'tunnel-control-port': Flags.string({char: 'P', summary: 'Legacy mode: the relay\'s heartbeat port (default 4443). Ignored otherwise.'}),
