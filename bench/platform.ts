@@ -1,8 +1,10 @@
 // `npm run bench:platform`: the embedded platform's numbers, measured in one run on this machine.
 //   create → running p50 (built-in image)         goal ≤ 150 ms
 //   standby → first byte p50, stateful/stateless   goal ≤ 10 ms (stateful)
-//   gateway HTTPS req/s vs direct req/s            goal ratio ≥ 0.5
-// Bounded: a fixed number of samples and a fixed duration per throughput run.
+//   gateway HTTPS req/s vs direct req/s            goal ratio ≥ 0.5 (node clients, keep-alive, both sides alike)
+// Bounded: a fixed number of samples and a fixed duration per throughput run. Throughput: a warm-up
+// per side, then direct and gateway alternate ROUNDS times and the medians are compared; the same
+// comparison is printed again with a lean raw-socket client, where the instance bounds direct.
 import fs from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
