@@ -303,6 +303,7 @@ class ClientConnection {
   private exchange: Exchange | undefined
   private gone = false
   private handedOver = false
+  private ending = false
   /** The client asked for the connection to close after the current exchange. */
   closeAfter = false
   private lastActive = Date.now()
@@ -324,6 +325,8 @@ class ClientConnection {
   }
 
   private readonly onData = (chunk: Buffer): void => {
+    // After the gateway ended the connection (Connection: close, a body cut short) nothing more is read.
+    if (this.ending) return
     this.lastActive = Date.now()
     const exchange = this.exchange
     if (exchange !== undefined && exchange.bodyLeft > 0) {
@@ -370,6 +373,7 @@ class ClientConnection {
     this.lastActive = Date.now()
     if (this.gone) return
     if (this.closeAfter || (exchange !== undefined && exchange.bodyLeft > 0)) {
+      this.ending = true
       this.socket.end()
       return
     }
