@@ -1,20 +1,13 @@
 // `ukc tunnel` legacy mode end to end: the real binary with --tunnel-image official/utils/tunnel:1.0
 // against the embedded platform, whose catalog runs the emulated official relay behind the gateway's
 // TLS ports (4444.../4443 or their mapped ports).
-import {type ChildProcess, spawn} from 'node:child_process'
 import crypto from 'node:crypto'
-import path from 'node:path'
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
-import {Cli, ROOT, buildIfStale, until} from '../e2e/platform-harness.js'
+import {Cli, buildIfStale} from '../e2e/platform-harness.js'
 import {collect, connect, sha256} from './harness.js'
-
-interface Ready {
-  status: 'ready'
-  relay: {uuid: string; fqdn: string}
-  mappings: Array<{local: string; target: string}>
-}
+import {type TunnelProcess, TunnelProcesses} from './tunnel-process.js'
 
 interface Instance {
   uuid: string
@@ -23,23 +16,10 @@ interface Instance {
 }
 
 const cli = new Cli()
-const tunnels = new Set<ChildProcess>()
+const tunnels = new TunnelProcesses(cli, ['--tunnel-image', 'official/utils/tunnel:1.0'])
 
-async function openTunnel(args: string[]): Promise<{child: ChildProcess; ready: Ready; exited: Promise<number | null>}> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'tunnel', '--json', '--tunnel-image', 'official/utils/tunnel:1.0', ...args], {env: cli.env(), stdio: ['ignore', 'pipe', 'pipe']})
-  tunnels.add(child)
-  let out = ''
-  let err = ''
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  exited.then(() => tunnels.delete(child), () => undefined)
-  const ready = await until(`the legacy tunnel to be ready (${args.join(' ')})`, () => {
-    if (child.exitCode !== null) throw new Error(`ukc tunnel exited ${child.exitCode}: ${err}`)
-    const line = out.split('\n').find((l) => l.startsWith('{'))
-    return line ? (JSON.parse(line) as Ready) : undefined
-  }, 30_000)
-  return {child, ready, exited}
+function openTunnel(args: string[]): Promise<TunnelProcess> {
+  return tunnels.open(args, {timeoutMs: 30_000})
 }
 
 /** Sends `payload` and half-closes; resolves with what came back once the far side closed. */
@@ -61,7 +41,7 @@ describe('ukc tunnel legacy mode against the embedded platform', {timeout: 120_0
   })
 
   after(async () => {
-    for (const child of tunnels) child.kill('SIGKILL')
+    tunnels.killAll()
     await cli.cleanup()
   })
 

@@ -1,6 +1,6 @@
 // `ukc tunnel` end to end: the real binary against the embedded platform (gateway on 443 http+tls,
 // the relay as an instance, private targets), with real clients (pg, ioredis, raw TCP).
-import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -12,14 +12,9 @@ import pg from 'pg'
 
 import {clientFor, resolveTarget} from '../../src/cli/target.js'
 import {TunnelClient, createRelay, deleteRelay, newRelayCredentials, relayEndpoint} from '../../src/tunnel/index.js'
-import {Cli, ROOT, buildIfStale, until} from '../e2e/platform-harness.js'
+import {Cli, buildIfStale, until} from '../e2e/platform-harness.js'
 import {collect, connect, hashIncoming, sendRandom, sha256} from './harness.js'
-
-interface Ready {
-  status: 'ready'
-  relay: {uuid: string; fqdn: string}
-  mappings: Array<{local: string; target: string}>
-}
+import {type Ready, type TunnelProcess, TunnelProcesses} from './tunnel-process.js'
 
 interface Instance {
   uuid: string
@@ -30,24 +25,11 @@ interface Instance {
 }
 
 const cli = new Cli()
-const tunnels = new Set<ChildProcess>()
+const tunnels = new TunnelProcesses(cli)
 
 /** Starts `ukc tunnel ... --json` and resolves with its ready line. */
-async function openTunnel(args: string[], stdin: 'ignore' | 'pipe' = 'ignore'): Promise<{child: ChildProcess; ready: Ready; stderr: () => string; exited: Promise<number | null>}> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'tunnel', '--json', ...args], {env: cli.env(), stdio: [stdin, 'pipe', 'pipe']})
-  tunnels.add(child)
-  let out = ''
-  let err = ''
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  exited.then(() => tunnels.delete(child), () => undefined)
-  const ready = await until(`the tunnel to be ready (${args.join(' ')})`, () => {
-    if (child.exitCode !== null) throw new Error(`ukc tunnel exited ${child.exitCode}: ${err}`)
-    const line = out.split('\n').find((l) => l.startsWith('{'))
-    return line ? (JSON.parse(line) as Ready) : undefined
-  }, 90_000)
-  return {child, ready, stderr: () => err, exited}
+function openTunnel(args: string[], stdin: 'ignore' | 'pipe' = 'ignore'): Promise<TunnelProcess> {
+  return tunnels.open(args, {stdin})
 }
 
 function portOf(ready: Ready, i = 0): number {
@@ -67,7 +49,7 @@ describe('ukc tunnel against the embedded platform', {timeout: 600_000}, () => {
   })
 
   after(async () => {
-    for (const child of tunnels) child.kill('SIGKILL')
+    tunnels.killAll()
     await cli.cleanup()
   })
 
