@@ -108,11 +108,7 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<'interrupt
       relay: {uuid: relay.uuid, fqdn: relay.fqdn},
       mappings: forwards.map((f) => ({local: f.local, target: f.label})),
     })
-    await control.stopped
-
-    log(`stopping: waiting up to ${Math.round(options.drainMs / 1000)} s for ${tunnel.openConnections} open connection(s); press Ctrl-C again to exit now`)
-    await tunnel.close(options.drainMs)
-    return 'interrupted'
+    return await control.serveUntilStopped(tunnel, options.drainMs)
   } finally {
     progress('')
     await tunnel.close(0)

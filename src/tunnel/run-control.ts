@@ -33,6 +33,14 @@ export class RunControl {
     }
   }
 
+  /** Serves until the first stop request, then lets open connections finish for up to `drainMs`. */
+  async serveUntilStopped(tunnel: {openConnections: number; close(drainMs: number): Promise<void>}, drainMs: number): Promise<'interrupted'> {
+    await this.stopped
+    this.options.log(`stopping: waiting up to ${Math.round(drainMs / 1000)} s for ${tunnel.openConnections} open connection(s); press Ctrl-C again to exit now`)
+    await tunnel.close(drainMs)
+    return 'interrupted'
+  }
+
   /** Deletes the relay (a failure is only logged: it stops by itself once heartbeats are missing) and lets go of signals and stdin. */
   async finish(progress: (text: string) => void): Promise<void> {
     if (this.relay) {

@@ -60,11 +60,7 @@ export async function openLegacyTunnel(options: OpenTunnelOptions): Promise<'int
       relay: {uuid: relay.uuid, fqdn: relay.fqdn},
       mappings: locals.map((local, i) => ({local, target: resolved[i]?.label ?? ''})),
     })
-    await control.stopped
-
-    log(`stopping: waiting up to ${Math.round(options.drainMs / 1000)} s for ${tunnel.openConnections} open connection(s); press Ctrl-C again to exit now`)
-    await tunnel.close(options.drainMs)
-    return 'interrupted'
+    return await control.serveUntilStopped(tunnel, options.drainMs)
   } finally {
     progress('')
     await tunnel.close(0)
