@@ -123,14 +123,14 @@ async function throughput(connect: () => net.Socket, request: Buffer, ms: number
   return done / (ms / 1000)
 }
 
-type Control = typeof import('../src/platform/control.js')
+type Control = typeof import('../src/local/control.js')
 
 /** The compiled daemon when there is one (what users run), else the sources through tsx. */
 async function control(): Promise<Control> {
-  const compiled = path.resolve('dist/platform/control.js')
+  const compiled = path.resolve('dist/local/control.js')
   if (fs.existsSync(compiled)) return (await import(pathToFileURL(compiled).href)) as Control
   process.stderr.write('note: dist/ is missing; the platform and built-in images run through tsx (run `npm run build` first)\n')
-  return import('../src/platform/control.js')
+  return import('../src/local/control.js')
 }
 
 async function main(): Promise<void> {

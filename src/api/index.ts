@@ -5,6 +5,7 @@ export {type BatchResult, allOrThrow, decodeEnvelope, errorForHttpStatus, errorF
 export * from './errors.js'
 export * from './instances.js'
 export {LOCAL_METRO, METROS, type Metro, baseUrlForMetro} from './metro.js'
+export {MAX_PORT, type PortOptions, isPort, parsePort} from './ports.js'
 export * from './services.js'
 export {type Credentials, decodeToken, displayUser, encodeToken} from './token.js'
 export {loopbackAwareLookup, trustedRoots} from './transport.js'

@@ -1,7 +1,7 @@
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
 import {ExitCode, type ItemStatus, UkcClient, UkcError, errorForItem, isFailed} from '../api/index.js'
-import {localDir} from '../platform/info.js'
+import {localDir} from '../local/index.js'
 import {canPrompt, prompts, useColor} from './interaction.js'
 import {OUTPUT_FORMATS, type OutputFormat} from './render.js'
 import {type Target, clientFor, resolveTarget} from './target.js'

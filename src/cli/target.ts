@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 
 import {AuthError, LOCAL_METRO, UkcClient, baseUrlForMetro} from '../api/index.js'
-import {type PlatformInfo, readPlatformInfo} from '../platform/info.js'
+import {type PlatformInfo, readPlatformInfo} from '../local/index.js'
 import {ConfigStore} from './config.js'
 
 /** Where commands send their API calls, and as whom. */
@@ -60,7 +60,7 @@ export async function resolveTarget(input: TargetInput): Promise<Target> {
   let local = readPlatformInfo(input.localDir)
   if (!local && input.autoStart) {
     input.notice(`Starting the embedded Unikraft Cloud platform in ${input.localDir} (metro local; stop it with \`ukc local stop\`)`)
-    const {ensurePlatform} = await import('../platform/control.js')
+    const {ensurePlatform} = await import('../local/index.js')
     local = await ensurePlatform({dataDir: input.localDir})
   }
   const baseUrl = baseUrlForMetro(LOCAL_METRO, local?.url)

@@ -1,9 +1,10 @@
-// One daemon per data dir: `<dataDir>/daemon.lock` holds the owner's pid, created exclusively; a lock
-// whose pid is gone is taken over.
+// One daemon per data dir: `<dataDir>/daemon.lock`, created exclusively, holds the owner's pid and
+// start time. A lock whose owner no longer runs — gone, a zombie nobody reaped, or a different
+// process that got the same pid — is taken over (see local/liveness.ts).
 import fs from 'node:fs'
 import path from 'node:path'
 
-import {isAlive} from './info.js'
+import {type ProcessIdentity, isRunning, selfIdentity} from '../local/liveness.js'
 
 export const LOCK_FILE = 'daemon.lock'
 
@@ -16,14 +17,22 @@ export class AlreadyRunning extends Error {
   }
 }
 
+/** `pid start` (start omitted where /proc is missing); an older lock holds the pid alone. */
+function parseLock(text: string): ProcessIdentity {
+  const [pid, start] = text.trim().split(/\s+/)
+  return {pid: Number.parseInt(pid ?? '', 10), start: start || undefined}
+}
+
 export function acquireLock(dataDir: string): () => void {
   const file = path.join(dataDir, LOCK_FILE)
+  const self = selfIdentity()
+  const content = `${self.pid}${self.start ? ` ${self.start}` : ''}\n`
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      fs.writeFileSync(file, String(process.pid), {flag: 'wx', mode: 0o600})
+      fs.writeFileSync(file, content, {flag: 'wx', mode: 0o600})
       return () => {
         try {
-          if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.rmSync(file, {force: true})
+          if (fs.readFileSync(file, 'utf8') === content) fs.rmSync(file, {force: true})
         } catch {
           // already gone
         }
@@ -31,13 +40,13 @@ export function acquireLock(dataDir: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     }
-    let owner = 0
+    let owner: ProcessIdentity
     try {
-      owner = Number.parseInt(fs.readFileSync(file, 'utf8'), 10)
+      owner = parseLock(fs.readFileSync(file, 'utf8'))
     } catch {
       continue // removed meanwhile: try again
     }
-    if (owner && owner !== process.pid && isAlive(owner)) throw new AlreadyRunning(owner, dataDir)
+    if (owner.pid !== process.pid && isRunning(owner)) throw new AlreadyRunning(owner.pid, dataDir)
     fs.rmSync(file, {force: true})
   }
   throw new Error(`could not take the platform lock ${file}`)

@@ -7,10 +7,11 @@ import path from 'node:path'
 import {ApiServer, type ApiContext} from './api/index.js'
 import {acquireLock} from './daemon-lock.js'
 import {Gateway} from './gateway/index.js'
-import {INFO_FILE, type PlatformInfo} from './info.js'
+import {INFO_FILE, type PlatformInfo} from '../local/info.js'
+import {selfIdentity} from '../local/liveness.js'
 import {Runtime} from './runtime/index.js'
 import {killStaleProcess} from './runtime/stale-process.js'
-import {Store} from './store/index.js'
+import {Store, writeFileDurably} from './store/index.js'
 import {CertificateAuthority} from './tls/index.js'
 import type {Logger} from './types.js'
 
@@ -41,11 +42,8 @@ export interface RunningPlatform {
 
 const USER_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/
 
-function writeInfo(dataDir: string, info: PlatformInfo): void {
-  const file = path.join(dataDir, INFO_FILE)
-  const tmp = `${file}.${process.pid}.tmp`
-  fs.writeFileSync(tmp, `${JSON.stringify(info, null, 2)}\n`, {mode: 0o600})
-  fs.renameSync(tmp, file)
+function writeInfo(dataDir: string, info: PlatformInfo): Promise<void> {
+  return writeFileDurably(path.join(dataDir, INFO_FILE), `${JSON.stringify(info, null, 2)}\n`, 0o600)
 }
 
 /** After kill -9 of the previous daemon: kill its leftover instance processes, mark them stopped. */
@@ -111,7 +109,7 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
         for (const port of ports) await gateway.ensurePort(port)
         if (info && ports.length > 0) {
           info = {...info, gateway: {host: DEFAULTS.host, ports: gateway.ports()}}
-          writeInfo(dataDir, info)
+          await writeInfo(dataDir, info)
         }
       },
     }
@@ -124,6 +122,7 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
       url: api.url,
       metro: 'local',
       pid: process.pid,
+      pidStart: selfIdentity().start,
       ca: ca.certPath,
       dataDir,
       domain: DEFAULTS.domain,
@@ -131,7 +130,7 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
       users: store.listUsers().map((u) => ({name: u.name, token: u.token})),
       startedAt: new Date().toISOString(),
     }
-    writeInfo(dataDir, info)
+    await writeInfo(dataDir, info)
     closers.push(() => fs.rmSync(path.join(dataDir, INFO_FILE), {force: true}))
     log(`platform up: API ${info.url}, gateway ${JSON.stringify(info.gateway.ports)}, users ${info.users.map((u) => u.name).join(', ')}`)
 

@@ -5,12 +5,14 @@ import {parseArgs} from 'node:util'
 
 import {AlreadyRunning} from './daemon-lock.js'
 import {runPlatform} from './daemon.js'
-import {localDir} from './info.js'
+import {parsePort} from '../api/ports.js'
+import {START_FAILURE} from '../local/control.js'
+import {localDir} from '../local/info.js'
 
 function port(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${flag} must be a port number (0 = a free port)`)
+  const n = parsePort(value, {allowZero: true})
+  if (n === undefined) throw new Error(`--${flag} must be a port number (0 = a free port)`)
   return n
 }
 
@@ -44,6 +46,6 @@ try {
   process.once('SIGTERM', stop)
   process.once('SIGINT', stop)
 } catch (error) {
-  process.stderr.write(`${new Date().toISOString()} the platform could not start: ${(error as Error).message}\n`)
+  process.stderr.write(`${new Date().toISOString()} ${START_FAILURE}${(error as Error).message.replaceAll('\n', ' ')}\n`)
   process.exit(error instanceof AlreadyRunning ? 3 : 1)
 }

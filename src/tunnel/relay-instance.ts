@@ -15,7 +15,7 @@ import {
   getInstances,
   isUuid,
 } from '../api/index.js'
-import {gatewayEndpoint, type PlatformInfo} from '../platform/info.js'
+import {gatewayEndpoint, type PlatformInfo} from '../local/index.js'
 import type {RelayEndpoint} from './client/relay-connection.js'
 import type {TunnelMapping} from './mappings.js'
 import {targetAddress} from './mappings.js'

@@ -24,8 +24,8 @@ export default class LocalLogs extends BaseCommand<typeof LocalLogs> {
   }
 
   async run(): Promise<LocalLogsResult> {
-    const {localDir} = await import('../../platform/info.js')
-    const {LOG_FILE} = await import('../../platform/control.js')
+    const {localDir} = await import('../../local/index.js')
+    const {LOG_FILE} = await import('../../local/index.js')
     const dataDir = this.flags['data-dir'] ? path.resolve(this.flags['data-dir']) : localDir(this.config.dataDir)
     const file = path.join(dataDir, LOG_FILE)
     if (!fs.existsSync(file)) throw new NotFoundError(`no platform log in ${dataDir}`, 'start the platform with `ukc local start`')

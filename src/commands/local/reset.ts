@@ -27,7 +27,7 @@ export default class LocalReset extends BaseCommand<typeof LocalReset> {
   }
 
   async run(): Promise<LocalResetResult> {
-    const {localDir} = await import('../../platform/info.js')
+    const {localDir} = await import('../../local/index.js')
     const dataDir = this.flags['data-dir'] ? path.resolve(this.flags['data-dir']) : localDir(this.config.dataDir)
     if (!fs.existsSync(dataDir)) {
       if (!this.jsonEnabled()) this.out(`Nothing to reset in ${dataDir}`)
@@ -39,7 +39,7 @@ export default class LocalReset extends BaseCommand<typeof LocalReset> {
     // Wiping is destructive: outside a terminal it needs --yes.
     if (!this.flags.yes && !this.interactive) throw new UsageError(`refusing to wipe ${dataDir} without confirmation`, 'pass --yes')
     await this.confirmDestructive(`Stop the local platform and delete everything in ${dataDir}?`, this.flags.yes)
-    const {stopPlatform} = await import('../../platform/control.js')
+    const {stopPlatform} = await import('../../local/index.js')
     const info = await stopPlatform(dataDir)
     for (const entry of fs.readdirSync(dataDir)) fs.rmSync(path.join(dataDir, entry), {recursive: true, force: true})
     if (!this.jsonEnabled()) this.out(`${info ? `Stopped the local platform (pid ${info.pid}) and wiped` : 'Wiped'} ${dataDir}`)

@@ -2,9 +2,9 @@ import path from 'node:path'
 
 import {Flags} from '@oclif/core'
 
-import {UsageError} from '../../api/index.js'
+import {MAX_PORT, UsageError} from '../../api/index.js'
 import {BaseCommand} from '../../cli/index.js'
-import type {PlatformInfo} from '../../platform/info.js'
+import type {PlatformInfo} from '../../local/index.js'
 
 export interface LocalStartResult {
   url: string
@@ -31,8 +31,8 @@ export default class LocalStart extends BaseCommand<typeof LocalStart> {
 
   static override flags = {
     'data-dir': Flags.string({summary: 'Where the platform keeps its state (default: the user data dir).', env: 'UKC_LOCAL_DIR'}),
-    'api-port': Flags.integer({summary: 'Port of the API on 127.0.0.1 (default 7780; 0 = a free port).', min: 0, max: 65535}),
-    'gateway-port': Flags.integer({summary: 'Port where the gateway serves public HTTPS (443) (default 7443; 0 = a free port).', min: 0, max: 65535}),
+    'api-port': Flags.integer({summary: 'Port of the API on 127.0.0.1 (default 7780; 0 = a free port).', min: 0, max: MAX_PORT}),
+    'gateway-port': Flags.integer({summary: 'Port where the gateway serves public HTTPS (443) (default 7443; 0 = a free port).', min: 0, max: MAX_PORT}),
     user: Flags.string({summary: 'A local user to have (repeatable; default one user named `local`).', multiple: true}),
     foreground: Flags.boolean({summary: 'Run the platform in this process until Ctrl-C instead of as a daemon.'}),
   }
@@ -44,10 +44,10 @@ export default class LocalStart extends BaseCommand<typeof LocalStart> {
         throw new UsageError(`invalid user name "${user}"`, 'use lower-case letters, digits and dashes (at most 32 characters)')
       }
     }
-    const dataDir = flags['data-dir'] ? path.resolve(flags['data-dir']) : (await import('../../platform/info.js')).localDir(this.config.dataDir)
+    const dataDir = flags['data-dir'] ? path.resolve(flags['data-dir']) : (await import('../../local/index.js')).localDir(this.config.dataDir)
     if (flags.foreground) return this.foreground(dataDir)
-    const {apiAnswers, ensurePlatform} = await import('../../platform/control.js')
-    const {readPlatformInfo} = await import('../../platform/info.js')
+    const {apiAnswers, ensurePlatform} = await import('../../local/index.js')
+    const {readPlatformInfo} = await import('../../local/index.js')
     const before = readPlatformInfo(dataDir)
     const wasRunning = before !== undefined && (await apiAnswers(before))
     const info = await ensurePlatform({dataDir, apiPort: flags['api-port'], gatewayPort: flags['gateway-port'], users: flags.user})

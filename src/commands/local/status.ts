@@ -52,12 +52,12 @@ export default class LocalStatus extends BaseCommand<typeof LocalStatus> {
   }
 
   async run(): Promise<LocalStatusResult> {
-    const {localDir, readPlatformInfo} = await import('../../platform/info.js')
+    const {localDir, readPlatformInfo} = await import('../../local/index.js')
     const dataDir = this.flags['data-dir'] ? path.resolve(this.flags['data-dir']) : localDir(this.config.dataDir)
     const info = readPlatformInfo(dataDir)
     let result: LocalStatusResult
     if (info) {
-      const {apiAnswers} = await import('../../platform/control.js')
+      const {apiAnswers} = await import('../../local/index.js')
       const uptimeMs = Math.max(0, Date.now() - Date.parse(info.startedAt))
       result = {
         running: true,

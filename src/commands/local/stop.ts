@@ -21,9 +21,9 @@ export default class LocalStop extends BaseCommand<typeof LocalStop> {
   }
 
   async run(): Promise<LocalStopResult> {
-    const {localDir} = await import('../../platform/info.js')
+    const {localDir} = await import('../../local/index.js')
     const dataDir = this.flags['data-dir'] ? path.resolve(this.flags['data-dir']) : localDir(this.config.dataDir)
-    const {stopPlatform} = await import('../../platform/control.js')
+    const {stopPlatform} = await import('../../local/index.js')
     const info = await stopPlatform(dataDir)
     const result: LocalStopResult = info ? {stopped: true, pid: info.pid, dataDir} : {stopped: false, dataDir}
     if (!this.jsonEnabled()) {

@@ -1,20 +1,18 @@
-// One JSON file written crash-safely: temp file + fsync + rename + fsync of the directory. Writes
-// are coalesced: changes made while a write is in flight go out together in the next one, and every
-// caller's promise resolves only once a write that includes its change is on disk.
+// One JSON file written crash-safely (durable-file.ts). Writes are coalesced: changes made while a
+// write is in flight go out together in the next one, and every caller's promise resolves only once a
+// write that includes its change is on disk.
 import fs from 'node:fs'
-import path from 'node:path'
+
+import {writeFileDurably} from './durable-file.js'
 
 export class StateFile<T> {
   private writing?: Promise<void>
   private pending?: Promise<void>
-  private readonly tmp: string
 
   constructor(
     readonly file: string,
     private readonly snapshot: () => T,
-  ) {
-    this.tmp = `${file}.tmp`
-  }
+  ) {}
 
   /** The stored value, or undefined when there is none yet. */
   read(): T | undefined {
@@ -50,20 +48,6 @@ export class StateFile<T> {
   }
 
   private async writeNow(): Promise<void> {
-    const text = JSON.stringify(this.snapshot())
-    const handle = await fs.promises.open(this.tmp, 'w', 0o600)
-    try {
-      await handle.writeFile(text)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await fs.promises.rename(this.tmp, this.file)
-    const dir = await fs.promises.open(path.dirname(this.file), 'r')
-    try {
-      await dir.sync()
-    } finally {
-      await dir.close()
-    }
+    await writeFileDurably(this.file, JSON.stringify(this.snapshot()), 0o600)
   }
 }

@@ -1,7 +1,7 @@
 // The official relay as an instance: create it from the legacy request, wait until it runs (its
 // control port only answers then), and say where each of its public ports is reached.
 import {NotFoundError, type UkcClient, allOrThrow, createInstance, firstOrThrow, getInstances} from '../../api/index.js'
-import {gatewayEndpoint, type PlatformInfo, readPlatformInfo} from '../../platform/info.js'
+import {gatewayEndpoint, type PlatformInfo, readPlatformInfo} from '../../local/index.js'
 import {deleteRelay, type RelayInstance} from '../relay-instance.js'
 import type {LegacyEndpoint} from './handshake.js'
 import type {LegacyForward} from './protocol.js'

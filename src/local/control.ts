@@ -1,6 +1,6 @@
 // Starting and stopping the platform daemon from the CLI: spawn it detached (log to
 // <dataDir>/platform.log), wait until platform.json is there and the API answers, and stop it with
-// SIGTERM. Kept free of platform imports so the CLI loads little.
+// SIGTERM. Kept free of platform imports so the CLI loads little: the daemon is a file it runs.
 import {spawn} from 'node:child_process'
 import fs from 'node:fs'
 import https from 'node:https'
@@ -9,7 +9,8 @@ import {setTimeout as delay} from 'node:timers/promises'
 import {fileURLToPath} from 'node:url'
 
 import {NetworkError} from '../api/errors.js'
-import {type PlatformInfo, isAlive, readPlatformInfo} from './info.js'
+import {type PlatformInfo, readPlatformInfo} from './info.js'
+import {isRunning} from './liveness.js'
 
 export const LOG_FILE = 'platform.log'
 const START_TIMEOUT_MS = 60_000
@@ -42,17 +43,31 @@ export function apiAnswers(info: PlatformInfo, timeoutMs = 2000): Promise<boolea
 
 /** How to run the daemon: the compiled entry when running from dist, the TypeScript one via tsx otherwise. */
 function daemonCommand(): string[] {
-  const here = path.dirname(fileURLToPath(import.meta.url))
-  const compiled = path.join(here, 'main.js')
+  const platform = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'platform')
+  const compiled = path.join(platform, 'main.js')
   if (fs.existsSync(compiled)) return [compiled]
-  return ['--import', import.meta.resolve('tsx'), path.join(here, 'main.ts')]
+  return ['--import', import.meta.resolve('tsx'), path.join(platform, 'main.ts')]
 }
 
-function logTail(dataDir: string, lines = 15): string {
+/** The line the daemon wrote about why it could not start (see platform/main.ts), after `from`. */
+export const START_FAILURE = 'the platform could not start: '
+
+function startFailure(dataDir: string, from: number): string | undefined {
+  let text: string
   try {
-    return fs.readFileSync(path.join(dataDir, LOG_FILE), 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
+    text = fs.readFileSync(path.join(dataDir, LOG_FILE)).subarray(from).toString('utf8')
   } catch {
-    return ''
+    return undefined
+  }
+  const line = text.split('\n').reverse().find((l) => l.includes(START_FAILURE))
+  return line?.slice(line.indexOf(START_FAILURE) + START_FAILURE.length).trim()
+}
+
+function logSize(dataDir: string): number {
+  try {
+    return fs.statSync(path.join(dataDir, LOG_FILE)).size
+  } catch {
+    return 0
   }
 }
 
@@ -63,6 +78,7 @@ export async function ensurePlatform(options: EnsureOptions): Promise<PlatformIn
   if (running && (await apiAnswers(running))) return running
 
   fs.mkdirSync(dataDir, {recursive: true, mode: 0o700})
+  const logStart = logSize(dataDir)
   const logFd = fs.openSync(path.join(dataDir, LOG_FILE), 'a', 0o600)
   const args = [...daemonCommand(), '--data-dir', dataDir]
   if (options.apiPort !== undefined) args.push('--api-port', String(options.apiPort))
@@ -84,9 +100,9 @@ export async function ensurePlatform(options: EnsureOptions): Promise<PlatformIn
     if (exited !== undefined && !info && Date.now() - exited > 1000) break
     await delay(50)
   }
-  const tail = logTail(dataDir)
+  const reason = startFailure(dataDir, logStart)
   throw new NetworkError(
-    `the local platform did not start in ${dataDir}${tail ? `:\n${tail}` : ''}`,
+    `the local platform did not start in ${dataDir}${reason ? `: ${reason}` : ''}`,
     `see ${path.join(dataDir, LOG_FILE)}; \`ukc local start --foreground\` shows it live`,
   )
 }
@@ -101,7 +117,7 @@ export async function stopPlatform(dataDir: string, timeoutMs = STOP_TIMEOUT_MS)
     return info
   }
   const deadline = Date.now() + timeoutMs
-  while (isAlive(info.pid)) {
+  while (isRunning({pid: info.pid, start: info.pidStart})) {
     if (Date.now() > deadline) {
       process.kill(info.pid, 'SIGKILL')
       break

@@ -1,9 +1,11 @@
-// The contract between a running embedded platform and the CLI: `platform.json` in the platform's
-// data dir (mode 0600: it holds the local users' tokens). Kept tiny so the CLI can read it without
-// loading the platform.
+// The contract between a running embedded platform and its clients (the CLI, the tunnel):
+// `platform.json` in the platform's data dir (mode 0600: it holds the local users' tokens). Kept tiny
+// so the CLI can read it without loading the platform.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+
+import {isRunning} from './liveness.js'
 
 export interface PlatformUser {
   name: string
@@ -16,6 +18,8 @@ export interface PlatformInfo {
   url: string
   metro: 'local'
   pid: number
+  /** The daemon's start time (see liveness.ts): a zombie or a reused pid is not the platform. */
+  pidStart?: string
   /** Path of the platform CA certificate (PEM) that signs the API's and the gateway's certificates. */
   ca: string
   dataDir: string
@@ -44,15 +48,6 @@ export function localDir(dataDir?: string): string {
   return path.join(base, 'local')
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 /** The running platform's info, or undefined when none is running in `dir`. */
 export function readPlatformInfo(dir: string): PlatformInfo | undefined {
   let info: PlatformInfo
@@ -61,7 +56,7 @@ export function readPlatformInfo(dir: string): PlatformInfo | undefined {
   } catch {
     return undefined
   }
-  return info.pid && isAlive(info.pid) ? info : undefined
+  return isRunning({pid: info.pid, start: info.pidStart}) ? info : undefined
 }
 
 /** The public endpoint (host, port) of a published port of the local gateway. */
