@@ -9,6 +9,7 @@ export const ExitCode = {
   NotFound: 4,
   Conflict: 5,
   Unavailable: 7,
+  UnknownCommand: 127,
   Interrupted: 130,
 } as const
 

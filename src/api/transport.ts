@@ -82,11 +82,23 @@ export function send(request: HttpRequest): Promise<HttpResponse> {
   })
 }
 
+/** Certificate errors of a server whose CA is not trusted (the local platform's, for one). */
+const UNTRUSTED = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'])
+
+function hintFor(url: URL, code: string | undefined): string {
+  const loopback = /^(127\.|\[::1\]$|localhost$)/.test(url.hostname) || url.hostname.endsWith('.localhost')
+  if (code && UNTRUSTED.has(code) && loopback) {
+    return 'is this a local platform started from another data dir? use --metro local with UKC_LOCAL_DIR=<its data dir> (`ukc local status` shows it)'
+  }
+  if (code && UNTRUSTED.has(code)) return 'the server\'s certificate is not trusted by this machine; check --metro'
+  return 'check your network and --metro; for the local platform run `ukc local status`'
+}
+
 function networkError(url: URL, error: Error & {code?: string}): NetworkError {
   if (error instanceof NetworkError) return error
   const reason = error.code ? `${error.code}${error.message && !error.message.includes(error.code) ? ` (${error.message})` : ''}` : error.message
   return Object.assign(
-    new NetworkError(`could not reach the API at ${url.origin}${url.pathname}: ${reason}`, 'check your network and --metro; for the local platform run `ukc local status`', error),
+    new NetworkError(`could not reach the API at ${url.origin}${url.pathname}: ${reason}`, hintFor(url, error.code), error),
     {retryable: true, errno: error.code},
   )
 }

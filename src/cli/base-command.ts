@@ -2,7 +2,9 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
 import {ExitCode, type ItemStatus, UkcClient, UkcError, errorForItem, isFailed} from '../api/index.js'
 import {localDir} from '../local/index.js'
-import {canPrompt, prompts, useColor} from './interaction.js'
+import {loadPalette, useColor} from './colour.js'
+import {canPrompt, prompts} from './interaction.js'
+import {type StopControl, runUntilStopped} from './long-running.js'
 import {OUTPUT_FORMATS, type OutputFormat} from './render.js'
 import {type Target, clientFor, resolveTarget} from './target.js'
 
@@ -57,6 +59,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
     this.positional = argv.map(String)
+    await loadPalette(this.color) // colour is set up here, once, for every command
   }
 
   /** The output format in effect; `--json` wins. */
@@ -89,6 +92,27 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async client(): Promise<UkcClient> {
     this.apiClient ??= clientFor(await this.resolveTarget())
     return this.apiClient
+  }
+
+  /**
+   * Runs the work of a long-running command under the one interrupt policy (long-running.ts): the
+   * first Ctrl-C/SIGTERM aborts `control.signal` and the command exits 0 once the work returns; a
+   * second one exits 130 after the `onForcedExit` clean-ups had their short chance.
+   */
+  protected untilStopped<R>(work: (control: StopControl) => Promise<R>, options: {watchStdin?: boolean} = {}): Promise<R> {
+    return runUntilStopped(work, {watchStdin: options.watchStdin, log: (line) => process.stderr.write(`${line}\n`)})
+  }
+
+  private readyPrinted = false
+
+  /**
+   * The one ready line of a long-running command: under --json `result` as one JSON line, else the
+   * human text, on stdout, once. Such a command returns nothing, so oclif prints nothing more.
+   */
+  protected ready(result: object, human: string): void {
+    if (this.readyPrinted) return
+    this.readyPrinted = true
+    this.out(this.jsonEnabled() ? JSON.stringify(result) : human)
   }
 
   /** Data goes to stdout; `this.log` is silenced under --json by oclif. */
@@ -143,8 +167,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
   }
 
+  /** `ukc instance create IMAGE [ARGS...] [FLAGS]`: the usage line a usage error points to. */
+  private usageLine(): string {
+    const ctor = this.ctor as typeof Command
+    const usage = Array.isArray(ctor.usage) ? ctor.usage[0] : ctor.usage
+    if (usage) return `${this.config.bin} ${usage}`
+    const args = Object.values(ctor.args ?? {}).map((arg) => (arg.required ? arg.name.toUpperCase() : `[${arg.name.toUpperCase()}]`))
+    const more = ctor.strict === false && args.length > 0 ? '...' : ''
+    return [this.config.bin, ...(this.id ?? '').split(':'), ...args].join(' ') + more + ' [FLAGS]'
+  }
+
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
-    const {message, hint, exitCode, code} = describeError(error)
+    const {message, hint, exitCode, code} = describeError(error, this.usageLine())
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify({error: {code, message, ...(hint ? {hint} : {}), exitCode}})}\n`)
     } else {
@@ -166,7 +200,7 @@ export function commandAliases(topics: readonly string[], verbs: readonly string
   return ids.slice(1)
 }
 
-export function describeError(error: Error & {exitCode?: number; oclif?: {exit?: number}}): {
+export function describeError(error: Error & {exitCode?: number; oclif?: {exit?: number}; args?: Array<{name?: string}>}, usage?: string): {
   message: string
   hint?: string
   exitCode: number
@@ -175,6 +209,11 @@ export function describeError(error: Error & {exitCode?: number; oclif?: {exit?:
   if (error instanceof UkcError) return {message: error.message, hint: error.hint, exitCode: error.exitCode, code: error.code}
   if (error.name === 'ExitPromptError' || error.name === 'AbortPromptError') {
     return {message: 'interrupted', exitCode: ExitCode.Interrupted, code: 'INTERRUPTED'}
+  }
+  if (typeof error.oclif?.exit === 'number' && error.message.startsWith('Missing ') && Array.isArray(error.args)) {
+    // oclif's RequiredArgsError: its message lists descriptions and a note on multi-value flags.
+    const names = error.args.map((arg) => (arg.name ?? 'argument').toUpperCase())
+    return {message: `missing ${names.length === 1 ? 'argument' : 'arguments'} ${names.join(', ')}`, hint: usage ? `${usage}  (more: --help)` : 'see `--help` for the usage', exitCode: ExitCode.Usage, code: 'USAGE'}
   }
   if (typeof error.oclif?.exit === 'number') {
     // oclif's own parse errors (unknown flag, missing argument, bad option): usage errors.

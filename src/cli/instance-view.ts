@@ -1,25 +1,11 @@
 // How instances look on screen: kraft's table and list columns, the STATE colours, the stop
 // reason decoding and the "Deployed successfully!" summary of `instance create`.
 import type {Instance, InstanceState, ServiceGroup} from '../api/index.js'
+import {palette} from './colour.js'
 import {type Column, formatAge, formatAgo, formatBytes, renderList, renderTable} from './render.js'
 
-type Paint = (text: string) => string
-interface Palette {
-  green: Paint
-  cyan: Paint
-  red: Paint
-  yellow: Paint
-}
 
-let palette: Palette | undefined
-/** chalk is loaded only when colour is actually wanted (see loadPalette). */
-export async function loadPalette(): Promise<void> {
-  if (palette) return
-  const {default: chalk} = await import('chalk')
-  palette = {green: chalk.green, cyan: chalk.cyan, red: chalk.red, yellow: chalk.yellow}
-}
-
-const STATE_COLOURS: Partial<Record<InstanceState, keyof Palette>> = {
+const STATE_COLOURS: Partial<Record<InstanceState, 'green' | 'cyan' | 'red' | 'yellow'>> = {
   running: 'green',
   starting: 'green',
   standby: 'cyan',
@@ -30,7 +16,7 @@ const STATE_COLOURS: Partial<Record<InstanceState, keyof Palette>> = {
 
 function colourState(text: string, row: Instance): string {
   const colour = row.state ? STATE_COLOURS[row.state] : undefined
-  return palette && colour ? palette[colour](text) : text
+  return colour ? palette()[colour](text) : text
 }
 
 // stop_reason bits (docs): K kernel exited, A app exited, P platform, U user, F forced, Z scale-to-zero.
@@ -202,7 +188,7 @@ export function renderCreateSummary(
     ['stop reason', instance.state === 'stopped' ? stopReasonText(instance) : undefined],
     ['args', (instance.args ?? []).join(' ')],
   ]
-  const dot = context.color && palette ? colourState('●', instance) : '●'
+  const dot = context.color ? colourState('●', instance) : '●'
   const lines = [`[${dot}] ${headline(instance.state)}`]
   for (const [key, value] of entries) {
     if (!value) continue

@@ -13,12 +13,6 @@ export function canPrompt(options: {noPrompt?: boolean; json?: boolean} = {}): b
   return Boolean(process.stdin.isTTY && process.stdout.isTTY)
 }
 
-export function useColor(options: {noColor?: boolean; json?: boolean} = {}): boolean {
-  if (options.noColor || options.json) return false
-  if ('NO_COLOR' in process.env || process.env.TERM === 'dumb' || process.env.FORCE_COLOR === '0') return false
-  return Boolean(process.stdout.isTTY)
-}
-
 /** Prompt functions behind an object so tests can replace them. */
 export const prompts = {
   async confirm(message: string, defaultValue = false): Promise<boolean> {

@@ -52,6 +52,14 @@ export async function resolveTarget(input: TargetInput): Promise<Target> {
   if (!token && profile.token && (profile.metro ?? LOCAL_METRO) === metro) token = profile.token
   if (!token && profile.token && metro !== LOCAL_METRO) token = profile.token
 
+  // The URL that `ukc local start` printed names the local platform: trust its CA like `--metro local`.
+  const localByUrl = metro.includes('://') ? platformServing(metro, input.localDir) : undefined
+  if (localByUrl) {
+    token ||= localByUrl.users[0]?.token
+    if (!token) throw new AuthError('no token for the local platform', 'run `ukc local start` and use one of the tokens it prints')
+    return {metro: LOCAL_METRO, baseUrl: localByUrl.url, token, ca: fs.readFileSync(localByUrl.ca, 'utf8'), profile: profileName, local: localByUrl}
+  }
+
   if (metro.toLowerCase() !== LOCAL_METRO) {
     if (!token) throw new AuthError('could not determine unikraft cloud user token', 'set UKC_TOKEN, pass --token, or run `ukc login`')
     return {metro, baseUrl: baseUrlForMetro(metro), token, profile: profileName}
@@ -67,6 +75,13 @@ export async function resolveTarget(input: TargetInput): Promise<Target> {
   token ||= local?.users[0]?.token
   if (!token || !local) throw new AuthError('no token for the local platform', 'run `ukc local start` and use one of the tokens it prints')
   return {metro: LOCAL_METRO, baseUrl, token, ca: fs.readFileSync(local.ca, 'utf8'), profile: profileName, local}
+}
+
+/** The running local platform in `localDir` when its API is at `url`. */
+function platformServing(url: string, localDir: string): PlatformInfo | undefined {
+  const info = readPlatformInfo(localDir)
+  const normal = (value: string): string => value.replace(/\/+$/, '').toLowerCase()
+  return info && normal(info.url) === normal(url) ? info : undefined
 }
 
 export function clientFor(target: Target, options: {timeoutMs?: number} = {}): UkcClient {

@@ -6,6 +6,7 @@ import {after, describe, it} from 'node:test'
 
 import {AuthError, UsageError} from '../../src/api/index.js'
 import {ConfigStore, resolveTarget} from '../../src/cli/index.js'
+import {selfIdentity} from '../../src/local/index.js'
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-target-test-'))
 after(() => fs.rmSync(root, {recursive: true, force: true}))
@@ -97,6 +98,29 @@ describe('resolveTarget', () => {
     await assert.rejects(resolve({configDir: await configDir()}), (error: unknown) => error instanceof UsageError && /local platform is not running/.test(error.message))
   })
 })
+
+describe('resolveTarget and a running local platform', () => {
+  it('recognises the URL that `ukc local start` printed as the local platform and trusts its CA', async () => {
+    const localDir = path.join(root, 'platform-by-url')
+    fs.mkdirSync(localDir)
+    fs.writeFileSync(path.join(localDir, 'ca.pem'), 'CA PEM')
+    const info = {url: 'https://127.0.0.1:7781/v1', metro: 'local', ...selfIdentityOf(), ca: path.join(localDir, 'ca.pem'), dataDir: localDir, domain: 'local.localhost', gateway: {host: '127.0.0.1', ports: {}}, users: [{name: 'alice', token: tok('robot$alice.users.kraftcloud')}], startedAt: ''}
+    fs.writeFileSync(path.join(localDir, 'platform.json'), JSON.stringify(info))
+    const target = await resolveTarget({env: {UKC_METRO: 'https://127.0.0.1:7781/v1/'}, configDir: await configDir(), localDir, autoStart: false, notice: () => undefined})
+    assert.equal(target.metro, 'local')
+    assert.equal(target.baseUrl, 'https://127.0.0.1:7781/v1')
+    assert.equal(target.ca, 'CA PEM')
+    assert.equal(target.token, tok('robot$alice.users.kraftcloud'))
+    // Another URL stays a remote metro: no CA of ours is trusted for it.
+    const other = await resolveTarget({env: {UKC_METRO: 'https://127.0.0.1:9999/v1', UKC_TOKEN: tok('x')}, configDir: await configDir(), localDir, autoStart: false, notice: () => undefined})
+    assert.equal(other.ca, undefined)
+  })
+})
+
+function selfIdentityOf(): {pid: number; pidStart?: string} {
+  const {pid, start} = selfIdentity()
+  return {pid, pidStart: start}
+}
 
 describe('ConfigStore', () => {
   it('writes the config file readable only by the user', async () => {

@@ -39,6 +39,20 @@ describe('quotas, image list, metro list', () => {
     assert.match(all.stdout, /^nginx\s+latest\s+20 MiB$/m)
   })
 
+  it('image list: on the local platform, lists its whole catalog (postgres, redis, nginx) and whether this host can run each', async () => {
+    const local = (tag: string, kind: string, available: boolean, anyTag = false) => ({
+      status: 'success', digest: `${tag.split(':')[0]}@sha256:cc`, tags: [tag], size_in_bytes: 1024,
+      labels: {'ukc.kind': kind, 'ukc.available': String(available), ...(anyTag ? {'ukc.tags': '*'} : {})},
+    })
+    api().get('/v1/images/list').reply(200, envelope('images', [local('ukc/hello:latest', 'builtin', true), local('postgres:latest', 'host', true, true), local('redis:latest', 'host', false, true)]))
+    const {stdout, exitCode} = await ukc(['image', 'list', ...TARGET])
+    assert.equal(exitCode, 0)
+    assert.match(stdout, /^NAME\s+VERSION\s+SIZE\s+AVAILABLE$/m)
+    assert.match(stdout, /^ukc\/hello\s+latest\s+1\.0 KiB\s+yes$/m)
+    assert.match(stdout, /^postgres\s+\*\s+1\.0 KiB\s+yes$/m)
+    assert.match(stdout, /^redis\s+\*\s+1\.0 KiB\s+no \(missing on this host\)$/m)
+  })
+
   it('metro list: prints the known metros without calling an API', async () => {
     const {stdout, exitCode} = await ukc(['metro', 'list'])
     assert.equal(exitCode, 0)

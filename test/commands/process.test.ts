@@ -98,4 +98,26 @@ describe('ukc as a process', () => {
     assert.equal(whoami.code, 0, whoami.stderr)
     assert.deepEqual(JSON.parse(whoami.stdout), {user: 'alice', metro, url: metro, profile: 'default'})
   })
+
+  it('names the closest command for a typo even when no prompt can be shown (stdin not a terminal), exit 127', async () => {
+    const typo = await ukc(['instanse', 'list'])
+    assert.equal(typo.code, 127)
+    assert.equal(typo.stdout, '')
+    assert.equal(typo.stderr, 'Error: "instanse list" is not a ukc command. Did you mean "instance list"?\nTry: ukc instance list --help (every command: ukc help)\n')
+    const alias = await ukc(['inst', 'lss'])
+    assert.match(alias.stderr, /Did you mean "inst ls"\?/)
+    const nothingClose = await ukc(['frobnicate'])
+    assert.equal(nothingClose.code, 127)
+    assert.equal(nothingClose.stderr, 'Error: "frobnicate" is not a ukc command.\nTry: ukc help lists every command\n')
+  })
+
+  it('names a missing argument in one short line with the usage line, exit 2', async () => {
+    const image = await ukc(['instance', 'create', '--metro', metro, '--token', TOKEN])
+    assert.equal(image.code, 2)
+    assert.equal(image.stderr, 'Error: missing argument IMAGE\nTry: ukc instance create [FLAGS] IMAGE [-- ARGS...]  (more: --help)\n')
+    const port = await ukc(['service', 'create', '--metro', metro, '--token', TOKEN])
+    assert.equal(port.code, 2)
+    assert.match(port.stderr, /^Error: missing argument PORT\nTry: ukc service create .*\n$/)
+    assert.ok(port.stderr.length < 200, 'no note about multi-value flags')
+  })
 })

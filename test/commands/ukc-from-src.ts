@@ -11,7 +11,7 @@ process.removeAllListeners('warning')
 process.on('warning', (warning) => {
   if (!warning.message.startsWith('Mismatched version in ukc plugin manifest')) process.stderr.write(`${warning.name}: ${warning.message}\n`)
 })
-const loadOptions = {root, pjson: {...pjson, version: '0.0.0-src', oclif: {...pjson.oclif, commands: './src/commands'}}} as unknown as Parameters<typeof run>[1]
+const loadOptions = {root, pjson: {...pjson, version: '0.0.0-src', oclif: {...pjson.oclif, commands: './src/commands', hooks: {command_not_found: './src/cli/command-not-found'}}}} as unknown as Parameters<typeof run>[1]
 await run(process.argv.slice(2), loadOptions)
   .then(() => flush())
   .catch(async (error: Error) => handle(error))

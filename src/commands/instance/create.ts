@@ -20,7 +20,7 @@ import {
   INSTANCE_TOPICS,
   Spinner,
   commandAliases,
-  loadPalette,
+ 
   normalizeImage,
   parseDomains,
   parseDuration,
@@ -166,7 +166,6 @@ A single --port 443:PORT also redirects port 80 to 443 (as kraft does).`
 
   private async print(instances: Instance[], raw: string): Promise<void> {
     const format = this.format
-    if (this.color) await loadPalette()
     if (format === 'list' && instances.length === 1) {
       const [instance] = instances
       const service = instance.service_group ? await this.serviceOf(instance) : undefined

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {type Instance, getInstances} from '../../api/index.js'
-import {BaseCommand, INSTANCE_TOPICS, commandAliases, loadPalette, renderInstances} from '../../cli/index.js'
+import {BaseCommand, INSTANCE_TOPICS, commandAliases, renderInstances} from '../../cli/index.js'
 
 export default class InstanceGet extends BaseCommand<typeof InstanceGet> {
   static override summary = 'Show the details of one or more instances.'
@@ -19,7 +19,6 @@ export default class InstanceGet extends BaseCommand<typeof InstanceGet> {
   async run(): Promise<Instance[]> {
     const result = await getInstances(await this.client(), this.positional)
     const instances = this.settleBatch(result.items)
-    if (this.color) await loadPalette()
     this.show(result.items, result.raw, (format) => renderInstances(instances, format, {color: this.color}))
     return result.items
   }

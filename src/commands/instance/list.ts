@@ -1,5 +1,5 @@
 import {type Instance, getInstances} from '../../api/index.js'
-import {BaseCommand, INSTANCE_TOPICS, commandAliases, loadPalette, renderInstances} from '../../cli/index.js'
+import {BaseCommand, INSTANCE_TOPICS, commandAliases, renderInstances} from '../../cli/index.js'
 
 export default class InstanceList extends BaseCommand<typeof InstanceList> {
   static override summary = 'List your instances.'
@@ -15,7 +15,6 @@ export default class InstanceList extends BaseCommand<typeof InstanceList> {
   async run(): Promise<Instance[]> {
     const result = await getInstances(await this.client())
     const instances = this.settleBatch(result.items)
-    if (this.color) await loadPalette()
     this.show(result.items, result.raw, (format) => renderInstances(instances, format, {color: this.color}), 'No instances. Create one with `ukc instance create IMAGE`.')
     return result.items
   }

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {type Instance, UsageError, deleteInstances, getInstances} from '../../api/index.js'
-import {BaseCommand, INSTANCE_TOPICS, commandAliases, loadPalette, renderTransitions} from '../../cli/index.js'
+import {BaseCommand, INSTANCE_TOPICS, commandAliases, renderTransitions} from '../../cli/index.js'
 
 export default class InstanceRemove extends BaseCommand<typeof InstanceRemove> {
   static override summary = 'Remove one or more instances.'
@@ -41,7 +41,6 @@ export default class InstanceRemove extends BaseCommand<typeof InstanceRemove> {
     this.note(`removing ${ids.length} instance(s)`)
     const result = await deleteInstances(client, ids)
     const removed = this.settleBatch(result.items)
-    if (this.color) await loadPalette()
     this.show(result.items, result.raw, (format) => renderTransitions(removed, format, {color: this.color}))
     return result.items
   }

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {type Instance, UsageError, getInstances, isFailed, startInstances, stopInstances, waitInstances} from '../../api/index.js'
-import {BaseCommand, INSTANCE_TOPICS, commandAliases, loadPalette, parseDuration, renderTransitions} from '../../cli/index.js'
+import {BaseCommand, INSTANCE_TOPICS, commandAliases, parseDuration, renderTransitions} from '../../cli/index.js'
 
 /** How long to wait for a stopping instance to reach `stopped` before starting it again. */
 const STOPPED_TIMEOUT_MS = 60_000
@@ -50,7 +50,6 @@ export default class InstanceRestart extends BaseCommand<typeof InstanceRestart>
     }
     const items = [...started, ...stopFailures]
     const ok = this.settleBatch(items)
-    if (this.color) await loadPalette()
     this.show(items, raw, (format) => renderTransitions(ok, format, {color: this.color}))
     return items
   }

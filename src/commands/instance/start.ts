@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {type Instance, UsageError, getInstances, startInstances} from '../../api/index.js'
-import {BaseCommand, INSTANCE_TOPICS, commandAliases, loadPalette, parseDuration, renderTransitions} from '../../cli/index.js'
+import {BaseCommand, INSTANCE_TOPICS, commandAliases, parseDuration, renderTransitions} from '../../cli/index.js'
 
 export default class InstanceStart extends BaseCommand<typeof InstanceStart> {
   static override summary = 'Start one or more instances.'
@@ -33,7 +33,6 @@ export default class InstanceStart extends BaseCommand<typeof InstanceStart> {
     this.note(`starting ${ids.length} instance(s)`)
     const result = await startInstances(client, ids, waitMs)
     const started = this.settleBatch(result.items)
-    if (this.color) await loadPalette()
     this.show(result.items, result.raw, (format) => renderTransitions(started, format, {color: this.color}))
     return result.items
   }

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {type Instance, UsageError, getInstances, stopInstances} from '../../api/index.js'
-import {BaseCommand, INSTANCE_TOPICS, commandAliases, loadPalette, parseDuration, renderTransitions} from '../../cli/index.js'
+import {BaseCommand, INSTANCE_TOPICS, commandAliases, parseDuration, renderTransitions} from '../../cli/index.js'
 
 export default class InstanceStop extends BaseCommand<typeof InstanceStop> {
   static override summary = 'Stop one or more instances.'
@@ -38,7 +38,6 @@ export default class InstanceStop extends BaseCommand<typeof InstanceStop> {
     this.note(`stopping ${ids.length} instance(s)`)
     const result = await stopInstances(client, ids, {force: this.flags.force, drainTimeoutMs})
     const stopped = this.settleBatch(result.items)
-    if (this.color) await loadPalette()
     this.show(result.items, result.raw, (format) => renderTransitions(stopped, format, {color: this.color}))
     return result.items
   }

@@ -34,19 +34,14 @@ export default class LocalLogs extends BaseCommand<typeof LocalLogs> {
     if (lines.at(-1) === '') lines.pop()
     if (this.flags.tail !== undefined) lines = this.flags.tail === 0 ? [] : lines.slice(-this.flags.tail)
     if (!this.jsonEnabled() && lines.length > 0) this.out(lines.join('\n'))
-    if (this.flags.follow && !this.jsonEnabled()) await this.follow(file, text.length)
+    if (this.flags.follow && !this.jsonEnabled()) await this.untilStopped(({signal}) => this.follow(file, text.length, signal))
     return {file, lines}
   }
 
   /** Polls the file for appended bytes until Ctrl-C (the daemon appends; it never rewrites). */
-  private async follow(file: string, from: number): Promise<void> {
+  private async follow(file: string, from: number, signal: AbortSignal): Promise<void> {
     let offset = from
-    let stopped = false
-    const stop = () => {
-      stopped = true
-    }
-    process.once('SIGINT', stop)
-    while (!stopped) {
+    while (!signal.aborted) {
       const size = fs.existsSync(file) ? fs.statSync(file).size : 0
       if (size < offset) offset = 0 // wiped by `local reset`
       if (size > offset) {
@@ -57,7 +52,7 @@ export default class LocalLogs extends BaseCommand<typeof LocalLogs> {
         process.stdout.write(chunk)
         offset = size
       }
-      await delay(250)
+      await delay(250, undefined, {signal}).catch(() => undefined)
     }
   }
 }

@@ -37,7 +37,7 @@ export default class LocalStart extends BaseCommand<typeof LocalStart> {
     foreground: Flags.boolean({summary: 'Run the platform in this process until Ctrl-C instead of as a daemon.'}),
   }
 
-  async run(): Promise<LocalStartResult> {
+  async run(): Promise<LocalStartResult | undefined> {
     const flags = this.flags
     for (const user of flags.user ?? []) {
       if (!/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/.test(user)) {
@@ -78,29 +78,25 @@ export default class LocalStart extends BaseCommand<typeof LocalStart> {
     ].join('\n')
   }
 
-  private async foreground(dataDir: string): Promise<LocalStartResult> {
-    const {runPlatform} = await import('../../platform/daemon.js')
+  /** Runs the platform in this process until Ctrl-C/SIGTERM (the one long-running policy: exit 0). */
+  private async foreground(dataDir: string): Promise<undefined> {
+    const {runPlatform} = await import('../../platform/index.js')
     const flags = this.flags
-    const platform = await runPlatform({
-      dataDir,
-      apiPort: flags['api-port'],
-      gatewayPort: flags['gateway-port'],
-      users: flags.user,
-      log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+    await this.untilStopped(async ({signal}) => {
+      const platform = await runPlatform({
+        dataDir,
+        apiPort: flags['api-port'],
+        gatewayPort: flags['gateway-port'],
+        users: flags.user,
+        log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}
+`),
+      })
+      const result = this.resultOf(platform.info, true)
+      this.ready(result, `${this.describe(result)}
+Press Ctrl-C to stop.`)
+      if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, {once: true}))
+      await platform.close()
     })
-    const result = this.resultOf(platform.info, true)
-    if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(result)}\n`)
-    else this.out(`${this.describe(result)}\nPress Ctrl-C to stop.`)
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
-        resolve()
-      }
-      process.on('SIGINT', stop)
-      process.on('SIGTERM', stop)
-    })
-    await platform.close()
-    return result
+    return undefined
   }
 }

@@ -3,7 +3,7 @@ import {setTimeout as delay} from 'node:timers/promises'
 import {Args, Flags} from '@oclif/core'
 
 import {type Instance, type UkcClient, ExitCode, UkcError, deleteInstances, getInstances, getServices, isFailed} from '../../api/index.js'
-import {BaseCommand, SERVICE_TOPICS, Spinner, commandAliases, loadPalette, parseDuration, renderTransitions} from '../../cli/index.js'
+import {BaseCommand, SERVICE_TOPICS, Spinner, commandAliases, parseDuration, renderTransitions} from '../../cli/index.js'
 
 const POLL_MS = 500
 
@@ -34,7 +34,6 @@ export default class ServiceDrain extends BaseCommand<typeof ServiceDrain> {
     const result = await deleteInstances(client, uuids)
     const removed = this.settleBatch(result.items)
     await this.waitGone(client, removed.map((i) => i.uuid), timeoutMs)
-    if (this.color) await loadPalette()
     this.show(result.items, result.raw, (format) => renderTransitions(removed, format, {color: this.color}))
     return result.items
   }
