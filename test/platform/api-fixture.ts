@@ -100,6 +100,11 @@ export class ApiFixture {
     this.port = await this.server.start()
   }
 
+  /** The API's port on 127.0.0.1. */
+  get apiPort(): number {
+    return this.port
+  }
+
   token(name: string): string {
     const user = this.users.find((u) => u.name === name)
     if (!user) throw new Error(`no user ${name}`)

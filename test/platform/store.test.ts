@@ -82,4 +82,45 @@ describe('platform store', () => {
     assert.deepEqual(store.route('web.local.localhost')?.instances.map((i) => i.uuid), ['r2'])
     assert.equal(store.route('other.local.localhost'), undefined)
   })
+
+  it('keeps args and env out of the state file (one 0600 file per instance), so state writes stay small', async () => {
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-store-specs-'))
+    try {
+      const store = new Store(own)
+      const [alice] = await store.ensureUsers(['alice'])
+      const env = {BIG: 'x'.repeat(60 * 1024), MODE: 'prod'}
+      for (let i = 0; i < 40; i++) store.setInstance({...instance(alice.uuid, `big${i}`, store.allocateAddresses(alice)), env, args: ['--flag', `v${i}`]})
+      await store.flush()
+      const stateBytes = fs.statSync(path.join(own, 'state.json')).size
+      assert.ok(stateBytes < 40 * 1024, `state.json is ${stateBytes} bytes with 40 instances of 60 KiB env`)
+      assert.equal(fs.statSync(path.join(own, 'specs', 'big7.json')).mode & 0o777, 0o600)
+      await store.updateInstance('big3', {state: 'running'})
+
+      const reopened = new Store(own)
+      assert.deepEqual(reopened.instance('big7')?.env, env)
+      assert.deepEqual(reopened.instance('big7')?.args, ['--flag', 'v7'])
+      assert.equal(reopened.instance('big3')?.state, 'running')
+      reopened.removeInstance('big7')
+      await reopened.flush()
+      assert.equal(fs.existsSync(path.join(own, 'specs', 'big7.json')), false)
+    } finally {
+      fs.rmSync(own, {recursive: true, force: true})
+    }
+  })
+
+  it('moves args and env of an older state file (inline) into their own files on the next write', async () => {
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-store-old-'))
+    try {
+      const old = {version: 1, users: [], services: [], seq: {}, instances: [{...instance('u', 'legacy', {private_ip: '127.16.0.9', backend_ip: '127.32.0.9'}), env: {A: '1'}, args: ['x']}]}
+      fs.writeFileSync(path.join(own, 'state.json'), JSON.stringify(old))
+      const store = new Store(own)
+      assert.deepEqual(store.instance('legacy')?.env, {A: '1'})
+      await store.flush()
+      const onDisk = JSON.parse(fs.readFileSync(path.join(own, 'state.json'), 'utf8')) as {instances: Array<Record<string, unknown>>}
+      assert.equal(onDisk.instances[0]?.env, undefined)
+      assert.deepEqual(new Store(own).instance('legacy')?.args, ['x'])
+    } finally {
+      fs.rmSync(own, {recursive: true, force: true})
+    }
+  })
 })

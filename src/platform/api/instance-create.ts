@@ -17,6 +17,14 @@ const FIELDS = [
   'service_group', 'autostart', 'replicas', 'wait_timeout_ms', 'timeout_s', 'features',
 ] as const
 const FEATURES = ['delete-on-stop', 'scale-to-zero']
+/** The OpenAPI's bounds: at most 253 args and 253 environment variables. */
+export const MAX_ARGS = 253
+export const MAX_ENV = 253
+/**
+ * What one instance's args and env may weigh together (our choice: the real API documents no total;
+ * a unikernel's command line is small, and records this size keep every user's state writes cheap).
+ */
+export const MAX_LAUNCH_BYTES = 64 * 1024
 /** `wait_timeout_ms: -1` means "as long as it takes"; bounded so a request cannot hang forever. */
 export const MAX_WAIT_MS = 3_600_000
 
@@ -78,11 +86,12 @@ export function readCreateRequest(ctx: ApiContext, body: unknown): CreateRequest
   for (const feature of features) if (!FEATURES.includes(feature)) throw invalid(`Unknown feature '${feature}'`)
   let waitMs = intInRange(body, 'wait_timeout_ms', -1, MAX_WAIT_MS, 0)
   if (waitMs === 0 && body.timeout_s !== undefined) waitMs = intInRange(body, 'timeout_s', -1, MAX_WAIT_MS / 1000, 0) * 1000
+  const {args, env} = launchOf(body)
   return {
     image: body.image.trim(),
     ...(body.name === undefined || body.name === null ? {} : {name: validName(body.name)}),
-    args: stringList(body, 'args'),
-    env: stringMap(body, 'env'),
+    args,
+    env,
     memory_mb: intInRange(body, 'memory_mb', LIMITS.min_memory_mb, LIMITS.max_memory_mb, 128),
     vcpus: intInRange(body, 'vcpus', LIMITS.min_vcpus, LIMITS.max_vcpus, 1),
     restart_policy: oneOf(body, 'restart_policy', ['never', 'always', 'on-failure'] as const, 'never'),
@@ -93,6 +102,20 @@ export function readCreateRequest(ctx: ApiContext, body: unknown): CreateRequest
     waitMs: waitMs < 0 ? MAX_WAIT_MS : waitMs,
     group: groupOf(ctx, body.service_group),
   }
+}
+
+/** args and env within the bounds above; an environment name is never empty and holds no `=` or NUL. */
+function launchOf(body: Json): {args: string[]; env: Record<string, string>} {
+  const args = stringList(body, 'args')
+  const env = stringMap(body, 'env')
+  if (args.length > MAX_ARGS) throw invalid(`Value of 'args' must have at most ${MAX_ARGS} items`)
+  const names = Object.keys(env)
+  if (names.length > MAX_ENV) throw invalid(`Value of 'env' must have at most ${MAX_ENV} entries`)
+  const bad = names.find((name) => name === '' || /[=\0]/.test(name))
+  if (bad !== undefined) throw invalid(`Invalid environment variable name '${bad.slice(0, 64)}'`)
+  const bytes = [...args, ...names, ...Object.values(env)].reduce((sum, text) => sum + Buffer.byteLength(text) + 1, 0)
+  if (bytes > MAX_LAUNCH_BYTES) throw invalid(`The instance's args and env must not exceed ${MAX_LAUNCH_BYTES / 1024} KiB together (got ${Math.ceil(bytes / 1024)} KiB)`)
+  return {args, env}
 }
 
 function resolveImage(ctx: ApiContext, image: string): ResolvedImage {

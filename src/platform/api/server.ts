@@ -9,7 +9,8 @@ import type {ApiContext} from './context.js'
 import {RequestFailure} from './failures.js'
 import {Router} from './routes.js'
 
-const MAX_BODY = 1024 * 1024
+/** The largest request body the API reads (1 MiB); past it the answer is 413 in the envelope shape. */
+export const MAX_BODY = 1024 * 1024
 
 export interface ApiServerOptions {
   host: string
@@ -18,28 +19,44 @@ export interface ApiServerOptions {
   tls?: {cert: string; key: string}
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown): void {
+function send(res: http.ServerResponse, status: number, body: unknown, close = false): void {
   const text = JSON.stringify(body)
-  res.writeHead(status, {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text)})
+  res.writeHead(status, {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(close ? {Connection: 'close'} : {})})
   res.end(text)
 }
 
+/**
+ * The body as text. Past MAX_BODY it rejects with 413 and stops keeping what arrives; the rest is
+ * read and dropped, so that the client (still sending) does not get a reset before it can read the
+ * answer — the connection closes after it.
+ */
 function readBody(req: http.IncomingMessage): Promise<string> {
+  const declared = Number(req.headers['content-length'])
+  if (Number.isFinite(declared) && declared > MAX_BODY) {
+    req.resume()
+    return Promise.reject(tooLarge())
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
-    req.on('data', (chunk: Buffer) => {
+    const collect = (chunk: Buffer): void => {
       size += chunk.length
-      if (size > MAX_BODY) {
-        reject(new RequestFailure(413, 'Request body too large'))
-        req.destroy()
+      if (size <= MAX_BODY) {
+        chunks.push(chunk)
         return
       }
-      chunks.push(chunk)
-    })
+      req.off('data', collect)
+      req.resume()
+      reject(tooLarge())
+    }
+    req.on('data', collect)
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
     req.on('error', reject)
   })
+}
+
+function tooLarge(): RequestFailure {
+  return new RequestFailure(413, `Request body too large: the limit is ${MAX_BODY / 1024 / 1024} MiB`)
 }
 
 export class ApiServer {
@@ -124,7 +141,7 @@ export class ApiServer {
       send(res, 200, result)
     } catch (error) {
       if (!(error instanceof RequestFailure)) throw error
-      send(res, error.httpStatus, {status: 'error', message: error.message})
+      send(res, error.httpStatus, {status: 'error', message: error.message}, error.httpStatus === 413)
     }
   }
 }

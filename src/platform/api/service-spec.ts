@@ -56,6 +56,9 @@ export function servicePorts(value: unknown): ServicePort[] {
   })
 }
 
+/** Names that are the machine's or the private network's, never a public service's. */
+const RESERVED_SUFFIXES = ['localhost', 'internal']
+
 export interface DomainRequest {
   /** Lower case, no trailing dot. */
   fqdn: string
@@ -84,6 +87,12 @@ function fqdnOf(entry: Json, metroDomain: string): string {
   const labels = fqdn.split('.')
   const labelOk = (l: string) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)
   if (fqdn.length > 253 || labels.length < 2 || !labels.every(labelOk)) throw invalid('Invalid DNS name')
+  // An IP literal is no domain (a top-level label is never all digits, RFC 3696 §2), and names the
+  // platform answers for itself are no one's to claim.
+  if (/^\d+$/.test(labels.at(-1) as string)) throw invalid('Invalid DNS name')
+  if (RESERVED_SUFFIXES.some((suffix) => fqdn === suffix || fqdn.endsWith(`.${suffix}`)) && !fqdn.endsWith(`.${metroDomain}`)) throw invalid('Invalid DNS name')
+  // Within the metro domain only `<label>.<metro domain>` exists (what a subdomain gives).
+  if (fqdn === metroDomain || (fqdn.endsWith(`.${metroDomain}`) && fqdn.slice(0, -metroDomain.length - 1).includes('.'))) throw invalid('Invalid DNS name')
   if (entry.certificate !== undefined && !lower.endsWith('.')) throw invalid('Certificates are only allowed for fully-qualified domain names')
   return fqdn
 }

@@ -52,7 +52,10 @@ export function newServiceRecord(ctx: ApiContext, user: UserRecord, draft: Servi
     if (!clash || tries > 20) break
   }
   for (const fqdn of domains) {
-    if (ctx.store.serviceByDomain(fqdn)) throw alreadyExists(`Domain '${fqdn}' is already in use`)
+    // Taken: the name itself, or a name above or below one another user holds (`api.shop.example`
+    // is the holder of `shop.example`'s to give).
+    const holder = ctx.store.serviceByDomain(fqdn) ?? ctx.store.listServices().find((s) => s.user !== user.uuid && s.domains.some((d) => fqdn.endsWith(`.${d}`) || d.endsWith(`.${fqdn}`)))
+    if (holder) throw alreadyExists(`Domain '${fqdn}' is already in use`)
   }
   return {
     uuid: crypto.randomUUID(),

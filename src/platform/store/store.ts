@@ -1,10 +1,13 @@
 // The platform's durable state: users, instances, services. Reads come from memory; every change
 // is applied in memory and then written crash-safely (StateFile) before the caller's promise
-// resolves, so an acknowledged change survives kill -9.
+// resolves, so an acknowledged change survives kill -9. What an instance was created with and never
+// changes (args, env: up to 64 KiB each) lives in a file of its own (instance-specs.ts), so that the
+// state file that every start, stop and state change rewrites stays small for every user.
 import crypto from 'node:crypto'
 import path from 'node:path'
 
 import type {GatewayRoute, InstanceRecord, RouteTable, ServiceRecord, UserRecord} from '../types.js'
+import {InstanceSpecs} from './instance-specs.js'
 import {StateFile} from './state-file.js'
 
 export const STATE_FILE = 'state.json'
@@ -15,7 +18,8 @@ const MAX_SEQ = 65534
 interface StoredState {
   version: 1
   users: UserRecord[]
-  instances: InstanceRecord[]
+  /** Without args and env (see InstanceSpecs); older state files have them inline. */
+  instances: Array<Omit<InstanceRecord, 'args' | 'env'> & Partial<Pick<InstanceRecord, 'args' | 'env'>>>
   services: ServiceRecord[]
   /** Per user: the last private-address sequence number handed out. */
   seq: Record<string, number>
@@ -31,25 +35,38 @@ export class Store implements RouteTable {
   private readonly attached = new Map<string, Set<string>>()
   private readonly seq: Record<string, number> = {}
   private readonly file: StateFile<StoredState>
+  private readonly specs: InstanceSpecs
 
   constructor(readonly dataDir: string) {
+    this.specs = new InstanceSpecs(dataDir)
     this.file = new StateFile(path.join(dataDir, STATE_FILE), () => ({
       version: 1,
       users: [...this.users.values()],
-      instances: [...this.instances.values()],
+      instances: [...this.instances.values()].map(({args: _args, env: _env, ...rest}) => rest),
       services: [...this.services.values()],
       seq: this.seq,
     }))
     const stored = this.file.read()
     for (const user of stored?.users ?? []) this.putUser(user)
-    for (const instance of stored?.instances ?? []) this.setInstance(instance)
+    for (const instance of stored?.instances ?? []) {
+      // Inline args/env (an older state file) are moved out by the next flush.
+      const spec = instance.args !== undefined || instance.env !== undefined ? undefined : this.specs.read(instance.uuid)
+      this.setInstance({...instance, args: instance.args ?? spec?.args ?? [], env: instance.env ?? spec?.env ?? {}})
+      if (spec) this.specs.loaded(instance.uuid, this.instances.get(instance.uuid) as InstanceRecord)
+    }
     for (const service of stored?.services ?? []) this.setService(service)
     Object.assign(this.seq, stored?.seq ?? {})
+    this.specs.dropStray(new Set(this.instances.keys()))
   }
 
-  /** Writes the current state durably. */
-  flush(): Promise<void> {
-    return this.file.save()
+  /**
+   * Writes the current state durably: new instances' specs first (a state file never names an
+   * instance whose spec is not on disk), then the state file, then the specs of removed instances go.
+   */
+  async flush(): Promise<void> {
+    await this.specs.save(this.instances.values())
+    await this.file.save()
+    this.specs.forget(new Set(this.instances.keys()))
   }
 
   // ---- users
