@@ -141,7 +141,7 @@ describe('runtime', () => {
     assert.equal(restarted.stop_reason, StopReason.appExit)
     assert.equal(restarted.restart_count, 1)
     assert.equal(restarted.restart_attempt, 1)
-    assert.ok(fixture.stopped.includes(record.uuid))
+    assert.ok(!fixture.stopped.includes(record.uuid), 'a restart is not a stop for good: no onStopped (delete-on-stop)')
 
     // Second crash: the back-off now waits 5 s; a manual stop cancels that restart.
     const again = net.connect({host: record.private_ip, port: 7000}, () => again.write('x'))
@@ -152,6 +152,7 @@ describe('runtime', () => {
     await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 0, reason: 'user'})
     assert.equal(fixture.get(record.uuid).next_restart_at, undefined)
     assert.equal(fixture.get(record.uuid).desired, 'stopped')
+    assert.ok(fixture.stopped.includes(record.uuid), 'stopped for good once the user stopped it')
   })
 
   it('restart policy always restarts after a clean exit; never does not', async () => {

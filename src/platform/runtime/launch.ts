@@ -1,5 +1,5 @@
 // What an image needs to start one instance, and what it answers: the command to run.
-import type {RunAs} from './run-as.js'
+import type {RunAs} from './identity.js'
 
 export interface LaunchContext {
   uuid: string
