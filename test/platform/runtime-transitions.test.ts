@@ -1,7 +1,9 @@
 // The instance transition table, walked completely: for every state × every event, what a user
 // must see (the state, stop_reason and exit_code, whether it restarts or is stopped for good), written
-// here by hand, checked against `decide`; and every row of the table is reached by some case.
+// here by hand, checked against `decide`; every row of the table is reached by some case; and
+// docs/platform-runtime.md shows the table as it is.
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
 import {describe, it} from 'node:test'
 
 import {
@@ -275,5 +277,38 @@ describe('instance transition table', () => {
         }
       }
     }
+  })
+})
+
+/** The table as docs/platform-runtime.md shows it: every row that moves or is guarded, then the rest. */
+function renderTable(): string {
+  const moves = ['| state | event | when | → | records | effects, in order |', '|---|---|---|---|---|---|']
+  const rest = ['| state | refused (the caller is told) | ignored |', '|---|---|---|']
+  for (const state of STATES) {
+    const refused: string[] = []
+    const ignored: string[] = []
+    for (const type of EVENT_TYPES) {
+      const cell = TRANSITIONS[state][type]
+      if (cell.length === 1 && !('to' in cell[0])) {
+        ;('refuse' in cell[0] ? refused : ignored).push(type)
+        continue
+      }
+      for (const row of cell) {
+        const when = (row.when ?? []).join(', ') || '—'
+        if ('to' in row) moves.push(`| ${state} | ${type} | ${when} | ${row.to} | ${row.record ?? '—'} | ${row.effects.join(', ') || '—'} |`)
+        else moves.push(`| ${state} | ${type} | ${when} | ${'ignore' in row ? `ignored: ${row.ignore}` : `refused: ${row.refuse}`} | — | — |`)
+      }
+    }
+    rest.push(`| ${state} | ${refused.join(', ') || '—'} | ${ignored.join(', ') || '—'} |`)
+  }
+  return [...moves, '', ...rest].join('\n')
+}
+
+describe('docs/platform-runtime.md', () => {
+  it('shows the transition table as the code has it', () => {
+    const doc = fs.readFileSync('docs/platform-runtime.md', 'utf8')
+    const shown = /<!-- transitions:begin -->\n([\s\S]*?)\n<!-- transitions:end -->/.exec(doc)?.[1]
+    const table = renderTable()
+    assert.equal(shown, table, `replace the table between the transitions markers with:\n${table}`)
   })
 })

@@ -84,7 +84,8 @@ export class InstanceOperations {
       const record = this.find(user, e)
       const previous = record.state
       await this.ctx.store.updateInstance(record.uuid, {desired: 'stopped'})
-      if (record.state !== 'stopped') await this.ctx.runtime.stop(record.uuid, {force, drainTimeoutMs, reason: 'user'})
+      // A stopped instance with a restart pending is stopped too: the restart is cancelled.
+      if (record.state !== 'stopped' || record.next_restart_at) await this.ctx.runtime.stop(record.uuid, {force, drainTimeoutMs, reason: 'user'})
       const state = this.ctx.store.instance(record.uuid)?.state ?? 'stopped'
       return {status: 'success', uuid: record.uuid, name: record.name, state, previous_state: previous}
     })

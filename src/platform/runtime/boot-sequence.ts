@@ -1,11 +1,11 @@
-// The steps of booting one instance, as the supervisor's `boot` effect runs them: wait for a
-// retired process to release its port, kill leftovers of a crashed platform, open the private
-// endpoints, ask the image for its launch plan, spawn; then wait until the process serves its port
-// (or the boot timeout passes). Each step checks the abort signal: a stop or an exit during the boot
-// aborts it.
+// The steps of booting one instance, as the supervisor's `boot` effect runs them: resolve the image,
+// wait for a retired process to release its port, kill leftovers of a crashed platform, open the
+// private endpoints, ask the image for its launch plan, spawn (handing the process to the supervisor
+// at once); then wait until the process serves its port (or the boot timeout passes). Each step
+// checks the abort signal: a stop or an exit during the boot aborts it.
 import type {InstanceEndpoints} from '../network/index.js'
 import type {InstanceRecord} from '../types.js'
-import type {ResolvedImage} from './catalog.js'
+import type {ImageCatalog, ResolvedImage} from './catalog.js'
 import {launchContextOf, type InstancePlace} from './instance-environment.js'
 import {InstanceProcess} from './instance-process.js'
 import type {LaunchPlan} from './launch.js'
@@ -18,7 +18,8 @@ const ENDPOINT_RETRY_MS = 2_000
 
 export interface BootInput {
   record: InstanceRecord
-  image: ResolvedImage
+  catalog: ImageCatalog
+  bootTimeoutMs: number
   endpoints: InstanceEndpoints
   place: InstancePlace
   /** Settles once a process retired by a stateless standby has exited (its port is free). */
@@ -32,9 +33,37 @@ export interface Spawned {
   spawnedAt: bigint
 }
 
+/** How a boot ended; `bootFailed` and `booted` are the supervisor's events for the first two. */
+export type BootOutcome =
+  | {kind: 'notSpawned'; error?: Error} // no error: aborted
+  | {kind: 'ready'; bootTimeUs: number}
+  | {kind: 'timeout'; error: Error} // the process was killed: its exit moves the instance on
+  | {kind: 'aborted'}
+
+/** Boots: `spawned` is called as soon as the process exists (before readiness). */
+export async function bootInstance(input: BootInput, signal: AbortSignal, onSpawned: (spawned: Spawned) => void): Promise<BootOutcome> {
+  const {record} = input
+  let image: ResolvedImage
+  let spawned: Spawned
+  try {
+    image = input.catalog.resolve(record.image)
+    spawned = await prepareAndSpawn(input, image, signal)
+  } catch (error) {
+    return {kind: 'notSpawned', error: signal.aborted ? undefined : (error as Error)}
+  }
+  onSpawned(spawned)
+  if (signal.aborted) return {kind: 'aborted'}
+  const readiness = await awaitReadiness(record, image, spawned.plan, input.bootTimeoutMs, signal)
+  if (readiness === 'ready') return {kind: 'ready', bootTimeUs: Number((process.hrtime.bigint() - spawned.spawnedAt) / 1000n)}
+  if (readiness === 'aborted') return {kind: 'aborted'}
+  spawned.child.signal('SIGKILL')
+  const where = `${record.backend_ip}:${backendPort(image.ports[0])}`
+  return {kind: 'timeout', error: new Error(`instance ${record.name} did not listen on ${where} within ${input.bootTimeoutMs / 1000} s`)}
+}
+
 /** Everything up to a spawned process; throws the user-facing reason when it cannot get there. */
-export async function prepareAndSpawn(input: BootInput, signal: AbortSignal): Promise<Spawned> {
-  const {record, image, endpoints, place} = input
+async function prepareAndSpawn(input: BootInput, image: ResolvedImage, signal: AbortSignal): Promise<Spawned> {
+  const {record, endpoints, place} = input
   if (input.retiring) await input.retiring
   await killStaleProcess(record.pid, record.uuid)
   signal.throwIfAborted()
@@ -61,10 +90,8 @@ export async function prepareAndSpawn(input: BootInput, signal: AbortSignal): Pr
   return {child, plan, spawnedAt: process.hrtime.bigint()}
 }
 
-export type Readiness = 'ready' | 'timeout' | 'aborted'
-
 /** Waits until the process serves the image's port (or the plan's own check passes). */
-export async function awaitReadiness(record: InstanceRecord, image: ResolvedImage, plan: LaunchPlan, timeoutMs: number, signal: AbortSignal): Promise<Readiness> {
+async function awaitReadiness(record: InstanceRecord, image: ResolvedImage, plan: LaunchPlan, timeoutMs: number, signal: AbortSignal): Promise<'ready' | 'timeout' | 'aborted'> {
   const both = new AbortController()
   const abort = (): void => both.abort()
   signal.addEventListener('abort', abort, {once: true})

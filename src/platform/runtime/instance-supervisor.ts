@@ -8,8 +8,8 @@ import fs from 'node:fs'
 import {ConnectionCount, InstanceEndpoints} from '../network/index.js'
 import {StandbyWatch} from '../scaler/index.js'
 import type {BackendAddress, ConnectionTracker, InstanceRecord, Logger} from '../types.js'
-import {awaitReadiness, prepareAndSpawn, type Spawned} from './boot-sequence.js'
-import type {ImageCatalog, ResolvedImage} from './catalog.js'
+import {bootInstance, type Spawned} from './boot-sequence.js'
+import type {ImageCatalog} from './catalog.js'
 import {ConsoleLog} from './console-log.js'
 import type {RunAs} from './identity.js'
 import {exitCodeOf, type Exit, type InstanceProcess} from './instance-process.js'
@@ -17,6 +17,7 @@ import {causeOf, decide, type Decision, type Effect, type InstanceEvent, type St
 import type {LaunchPlan} from './launch.js'
 import {backendPort} from './ports.js'
 import {RestartSchedule} from './restart-schedule.js'
+import {StateWaiter} from './state-waiter.js'
 
 export interface RuntimeTimings {
   /** Graceful stop before SIGKILL. */
@@ -57,20 +58,6 @@ export interface SupervisorOptions {
   settled(): void
 }
 
-/** A promise settled from outside; never an unhandled rejection when nobody waits. */
-class Waiter {
-  resolve!: () => void
-  reject!: (error: Error) => void
-  readonly promise = new Promise<void>((resolve, reject) => {
-    this.resolve = resolve
-    this.reject = reject
-  })
-
-  constructor() {
-    this.promise.catch(() => {})
-  }
-}
-
 export class InstanceSupervisor {
   readonly connections = new ConnectionCount()
   private current: SupervisedState = 'stopped'
@@ -86,8 +73,8 @@ export class InstanceSupervisor {
   private cancelDrain: (() => void) | undefined
   private watch: StandbyWatch | undefined
   private console: ConsoleLog | undefined
-  private booted = new Waiter()
-  private stopped = new Waiter()
+  private booted = new StateWaiter()
+  private stopped = new StateWaiter()
   private readonly endpoints: InstanceEndpoints
   private readonly restarts: RestartSchedule
 
@@ -100,15 +87,12 @@ export class InstanceSupervisor {
     })
   }
 
-  get state(): SupervisedState {
-    return this.current
-  }
-
   // ---- requests
 
   /** Resolves once running; rejects with the reason when the boot fails or a stop comes first. */
   async start(): Promise<void> {
-    this.options.catalog.resolve(this.record().image) // a user-facing error, before any change
+    const record = this.options.record()
+    if (record) this.options.catalog.resolve(record.image) // a user-facing error, before any change
     if (this.dispatch({type: 'start'}).kind === 'refuse') {
       await this.stopped.promise // draining or stopping: start once it is stopped
       return this.start()
@@ -140,10 +124,6 @@ export class InstanceSupervisor {
     await this.retiring
     this.console?.close()
     this.console = undefined
-  }
-
-  get restartPending(): boolean {
-    return this.restarts.pending
   }
 
   /** The console log (created with the instance's directory on first use). */
@@ -202,8 +182,8 @@ export class InstanceSupervisor {
     const from = this.current
     const to = decision.to
     this.current = to
-    if (from === 'stopped' && to !== 'stopped') this.stopped = new Waiter()
-    if (to === 'starting' && from !== 'starting') this.booted = new Waiter()
+    if (from === 'stopped' && to !== 'stopped') this.stopped = new StateWaiter()
+    if (to === 'starting' && from !== 'starting') this.booted = new StateWaiter()
     const patch: Partial<InstanceRecord> = {...decision.patch, ...(to === from ? {} : {state: to})}
     if (to === 'stopped' && from !== 'stopped') Object.assign(patch, {stopped_at: new Date().toISOString(), pid: undefined})
     const after: Array<() => void> = []
@@ -313,45 +293,27 @@ export class InstanceSupervisor {
     this.bootError = undefined
     const record = this.options.record()
     if (!record) return // removed meanwhile
-    let image: ResolvedImage
-    let spawned: Spawned
-    try {
-      image = this.options.catalog.resolve(record.image)
-      spawned = await prepareAndSpawn(
-        {
-          record,
-          image,
-          endpoints: this.endpoints,
-          place: {instanceDir: this.options.instanceDir, hostsFile: this.options.hostsFile, runAs: this.options.runAs, console: (text) => this.log().append(text)},
-          retiring: this.retiring,
-          output: (chunk) => this.log().append(chunk),
-        },
-        abort.signal,
-      )
-    } catch (error) {
-      if (!abort.signal.aborted) {
-        this.bootError = error as Error
-        this.log().append(`ukc: ${(error as Error).message}\n`)
-      }
-      this.dispatch({type: 'bootFailed'})
+    const {catalog, instanceDir, hostsFile, runAs, timings} = this.options
+    const place = {instanceDir, hostsFile, runAs, console: (text: string) => this.log().append(text)}
+    const input = {record, catalog, bootTimeoutMs: timings.bootTimeoutMs, endpoints: this.endpoints, place, retiring: this.retiring, output: (chunk: Buffer) => this.log().append(chunk)}
+    const outcome = await bootInstance(input, abort.signal, (spawned) => this.adopt(spawned))
+    if (outcome.kind === 'ready') {
+      this.bootTimeUs = outcome.bootTimeUs
+      this.dispatch({type: 'booted'})
       return
     }
-    const {child, plan, spawnedAt} = spawned
+    if (outcome.kind === 'aborted') return
+    this.bootError = outcome.error
+    if (outcome.error) this.log().append(`ukc: ${outcome.error.message}\n`)
+    if (outcome.kind === 'notSpawned') this.dispatch({type: 'bootFailed'})
+  }
+
+  private adopt({child, plan}: Spawned): void {
     this.process = child
     this.plan = plan
     this.frozen = false
     void child.exited.then((exit) => this.exited(child, exit))
     this.dispatch({type: 'spawned'})
-    if (abort.signal.aborted) return
-    const readiness = await awaitReadiness(record, image, plan, this.options.timings.bootTimeoutMs, abort.signal)
-    if (readiness === 'ready') {
-      this.bootTimeUs = Number((process.hrtime.bigint() - spawnedAt) / 1000n)
-      this.dispatch({type: 'booted'})
-    } else if (readiness === 'timeout') {
-      this.bootError = new Error(`instance ${record.name} did not listen on ${record.backend_ip}:${backendPort(image.ports[0])} within ${this.options.timings.bootTimeoutMs / 1000} s`)
-      this.log().append(`ukc: ${this.bootError.message}\n`)
-      child.signal('SIGKILL') // its exit moves the instance on
-    }
   }
 
   private exited(child: InstanceProcess, exit: Exit): void {
@@ -393,9 +355,4 @@ export class InstanceSupervisor {
     return new Error(`instance ${this.options.record()?.name ?? this.options.uuid} is not running`)
   }
 
-  private record(): InstanceRecord {
-    const record = this.options.record()
-    if (!record) throw new Error(`instance ${this.options.uuid} is gone`)
-    return record
-  }
 }

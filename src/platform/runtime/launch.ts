@@ -8,7 +8,7 @@ export interface LaunchContext {
   dataDir: string
   /** Backend IP the process must bind (UKC_LISTEN_HOST). */
   listenHost: string
-  /** Port the image's main port is served on by the process (see run-as.ts for ports < 1024). */
+  /** Port the image's main port is served on by the process (see ports.ts for ports < 1024). */
   port: number
   /** Environment the process gets (platform variables and the instance's env). */
   env: Record<string, string>
