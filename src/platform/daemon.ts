@@ -9,6 +9,7 @@ import {acquireLock} from './daemon-lock.js'
 import {Gateway} from './gateway/index.js'
 import {INFO_FILE, type PlatformInfo} from '../local/info.js'
 import {selfIdentity} from '../local/liveness.js'
+import {assertInstanceAccess} from './instance-access.js'
 import {Runtime} from './runtime/index.js'
 import {killStaleProcess} from './runtime/stale-process.js'
 import {Store, writeFileDurably} from './store/index.js'
@@ -61,10 +62,15 @@ async function recover(store: Store, log: Logger): Promise<void> {
 export async function runPlatform(options: PlatformOptions): Promise<RunningPlatform> {
   const log: Logger = options.log ?? ((line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`))
   const dataDir = path.resolve(options.dataDir)
-  fs.mkdirSync(dataDir, {recursive: true, mode: 0o700})
   for (const name of options.users ?? []) {
     if (!USER_NAME.test(name)) throw new Error(`invalid user name "${name}" (lower-case letters, digits and dashes)`)
   }
+  // Refused before anything is created; checked again below once every directory exists.
+  assertInstanceAccess(dataDir, (options.users?.length ? options.users : [DEFAULTS.user]).map((name) => ({name})))
+  // Parents made here must stay traversable for unprivileged instance processes; the data dir
+  // itself is private (the runtime lets others pass through it, not list it).
+  fs.mkdirSync(path.dirname(dataDir), {recursive: true, mode: 0o755})
+  fs.mkdirSync(dataDir, {recursive: true, mode: 0o700})
   const release = acquireLock(dataDir)
   const closers: Array<() => Promise<void> | void> = [release]
   const closeAll = async () => {
@@ -74,6 +80,7 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
     const store = new Store(dataDir)
     const wanted = options.users?.length ? options.users : store.listUsers().length === 0 ? [DEFAULTS.user] : []
     await store.ensureUsers([...new Set(wanted)])
+    assertInstanceAccess(dataDir, store.listUsers())
     await recover(store, log)
 
     const ca = await CertificateAuthority.loadOrCreate(dataDir, {domain: DEFAULTS.domain})

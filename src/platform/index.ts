@@ -3,3 +3,4 @@
 export {DEFAULTS, runPlatform, type PlatformOptions, type RunningPlatform} from './daemon.js'
 export {AlreadyRunning} from './daemon-lock.js'
 export {STATE_FILE} from './store/index.js'
+export {InstanceAccessError, assertInstanceAccess, instanceAccessProblem} from './instance-access.js'

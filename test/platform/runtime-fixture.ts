@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {setTimeout as delay} from 'node:timers/promises'
 
+import {findBinary} from '../../src/platform/runtime/host-binaries.js'
 import {Runtime, type RuntimeOptions, type RuntimeTimings} from '../../src/platform/runtime/index.js'
 import type {InstanceRecord, UserRecord} from '../../src/platform/types.js'
 
@@ -18,7 +19,10 @@ export class RuntimeFixture {
   readonly runtime: Runtime
   private sequence = 0
 
-  constructor(private readonly timings?: Partial<RuntimeTimings>) {
+  constructor(
+    private readonly timings?: Partial<RuntimeTimings>,
+    private readonly extra: Pick<RuntimeOptions, 'projectRoot'> = {},
+  ) {
     this.runtime = new Runtime(this.options())
   }
 
@@ -39,6 +43,7 @@ export class RuntimeFixture {
       },
       onStopped: (uuid) => this.stopped.push(uuid),
       timings: this.timings,
+      ...this.extra,
     }
   }
 
@@ -117,4 +122,9 @@ export async function until(what: string, condition: () => boolean, timeoutMs = 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await delay(5)
   }
+}
+
+/** A test's skip reason when host binary `name` is missing (`{skip: missingBinary('nginx')}`), else false. */
+export function missingBinary(name: string): string | false {
+  return findBinary(name) ? false : `the "${name}" binary is not installed`
 }

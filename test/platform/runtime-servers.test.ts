@@ -6,19 +6,16 @@ import {after, before, describe, it} from 'node:test'
 import {Redis} from 'ioredis'
 import pg from 'pg'
 
-import {findBinary} from '../../src/platform/runtime/host-binaries.js'
 import {Runtime} from '../../src/platform/runtime/index.js'
 import {descendantsOf} from '../../src/platform/runtime/instance-process.js'
 import type {UserRecord} from '../../src/platform/types.js'
-import {httpGet, RuntimeFixture} from './runtime-fixture.js'
+import {httpGet, missingBinary as missing, RuntimeFixture} from './runtime-fixture.js'
 
 /** The kernel's one-letter process state (T = stopped). */
 function processState(pid: number): string {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
   return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
 }
-
-const missing = (name: string): string | false => (findBinary(name) ? false : `the "${name}" binary is not installed`)
 
 describe('host server images', () => {
   let fixture: RuntimeFixture

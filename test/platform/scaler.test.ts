@@ -1,11 +1,13 @@
-// Scale-to-zero: standby after the cooldown, wake on a connection that is held (not dropped).
+// Scale-to-zero: with real instances, standby after the cooldown and wake on a connection that is
+// held (not dropped); and the watch's decisions alone, on a manual clock (no waiting on real time).
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import net from 'node:net'
 import {after, before, describe, it} from 'node:test'
 
 import {StopReason} from '../../src/platform/runtime/index.js'
-import {StandbyWatch} from '../../src/platform/scaler/index.js'
+import {StandbyWatch, type WatchClock} from '../../src/platform/scaler/index.js'
+import type {ScaleToZero} from '../../src/platform/types.js'
 import type {UserRecord} from '../../src/platform/types.js'
 import {httpGet, RuntimeFixture} from './runtime-fixture.js'
 
@@ -81,17 +83,117 @@ describe('scale-to-zero', () => {
     socket.destroy()
     await fixture.runtime.stop(record.uuid, {force: true, drainTimeoutMs: 0, reason: 'user'})
   })
+})
 
-  it('policy on: no standby while a connection is open', async () => {
+/** A clock that moves only when told to; runs the timers that fall due, in order. */
+class ManualClock implements WatchClock {
+  fired = 0
+  private time = 0
+  private timers: Array<{at: number; fire: () => void; cancelled: boolean}> = []
+
+  now(): number {
+    return this.time
+  }
+
+  schedule(fire: () => void, ms: number): () => void {
+    const timer = {at: this.time + ms, fire, cancelled: false}
+    this.timers.push(timer)
+    return () => {
+      timer.cancelled = true
+    }
+  }
+
+  get pending(): number {
+    return this.timers.filter((timer) => !timer.cancelled).length
+  }
+
+  advance(ms: number): void {
+    const end = this.time + ms
+    for (;;) {
+      const due = this.timers.filter((timer) => !timer.cancelled && timer.at <= end).sort((a, b) => a.at - b.at)[0]
+      if (!due) break
+      this.timers.splice(this.timers.indexOf(due), 1)
+      this.time = due.at
+      this.fired += 1
+      due.fire()
+    }
+    this.time = end
+  }
+}
+
+describe('standby watch (manual clock)', () => {
+  const COOLDOWN = 1000
+
+  function watch(policy: ScaleToZero['policy']): {watch: StandbyWatch; clock: ManualClock; idle: () => number; open: () => void; close: () => void} {
+    const clock = new ManualClock()
+    let connections = 0
     let idle = 0
-    const watch = new StandbyWatch({policy: 'on', cooldown_time_ms: 20}, () => (idle += 1))
-    watch.arm()
-    watch.opened()
-    // Absence of an event: give it several cooldowns to (wrongly) happen.
-    await new Promise((resolve) => setTimeout(resolve, 60))
-    assert.equal(idle, 0)
-    watch.closed()
-    await fixture.until('standby after the last close', () => idle === 1, 2_000)
-    watch.disarm()
+    const standby = new StandbyWatch({policy: {policy, cooldown_time_ms: COOLDOWN}, connections: () => connections, onIdle: () => (idle += 1), clock})
+    return {
+      watch: standby,
+      clock,
+      idle: () => idle,
+      open: () => {
+        connections += 1
+        standby.opened()
+      },
+      close: () => {
+        connections -= 1
+        standby.closed()
+      },
+    }
+  }
+
+  it('policy on: no standby while a connection is open, however long and however many come and go', () => {
+    const {watch: standby, clock, idle, open, close} = watch('on')
+    standby.arm()
+    open()
+    clock.advance(10 * COOLDOWN)
+    assert.ok(clock.fired >= 1, "the cooldown's own timer fired")
+    assert.equal(idle(), 0, 'and found the connection')
+    for (let i = 0; i < 5; i++) {
+      open()
+      clock.advance(COOLDOWN / 2)
+      close()
+      clock.advance(2 * COOLDOWN)
+    }
+    assert.equal(idle(), 0, 'still running: the first connection is open')
+    close()
+    clock.advance(COOLDOWN - 1)
+    assert.equal(idle(), 0, 'the cooldown counts from the last close')
+    clock.advance(1)
+    assert.equal(idle(), 1, 'standby once the cooldown passed without a connection')
+    clock.advance(10 * COOLDOWN)
+    assert.equal(idle(), 1, 'once per arm')
+    assert.equal(clock.pending, 0)
+  })
+
+  it('policy idle: standby with a silent connection open; bytes push it back', () => {
+    const {watch: standby, clock, idle, open} = watch('idle')
+    standby.arm()
+    open()
+    clock.advance(COOLDOWN / 2)
+    standby.activity()
+    clock.advance(COOLDOWN - 1)
+    assert.equal(idle(), 0, 'bytes moved less than a cooldown ago')
+    clock.advance(1)
+    assert.equal(idle(), 1, 'silent for the cooldown: standby although the connection is open')
+  })
+
+  it('policy off never goes to standby; a disarmed watch decides nothing', () => {
+    const off = watch('off')
+    off.watch.arm()
+    off.clock.advance(100 * COOLDOWN)
+    assert.equal(off.idle(), 0)
+    assert.equal(off.clock.pending, 0, 'no timer at all')
+
+    const on = watch('on')
+    on.watch.arm()
+    on.watch.disarm()
+    on.clock.advance(100 * COOLDOWN)
+    assert.equal(on.idle(), 0)
+    on.watch.arm()
+    on.clock.advance(COOLDOWN)
+    assert.equal(on.idle(), 1, 'armed again: counts from the arm')
   })
 })

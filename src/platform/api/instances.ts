@@ -67,7 +67,10 @@ export class InstanceOperations {
       if (record.desired !== 'running') await this.ctx.store.updateInstance(record.uuid, {desired: 'running'})
       if (record.state === 'draining' || record.state === 'stopping') await this.ctx.runtime.waitFor(record.uuid, 'stopped', 60_000)
       if (record.state === 'stopped') this.launch(record.uuid)
-      if (waitMs !== 0) await this.ctx.runtime.waitFor(record.uuid, 'running', waitMs < 0 ? MAX_WAIT_MS : waitMs)
+      if (waitMs !== 0) {
+        const reached = await this.ctx.runtime.waitFor(record.uuid, 'running', waitMs < 0 ? MAX_WAIT_MS : waitMs)
+        if (reached === 'stopped' && this.restsStopped(record.uuid)) throw this.stoppedForGood(record, 'running')
+      }
       return {status: 'success', uuid: record.uuid, name: record.name, state: this.stateOf(record), previous_state: previous}
     })
     return envelope(KEY, items)
@@ -81,7 +84,8 @@ export class InstanceOperations {
       const record = this.find(user, e)
       const previous = record.state
       await this.ctx.store.updateInstance(record.uuid, {desired: 'stopped'})
-      if (record.state !== 'stopped') await this.ctx.runtime.stop(record.uuid, {force, drainTimeoutMs, reason: 'user'})
+      // A stopped instance with a restart pending is stopped too: the restart is cancelled.
+      if (record.state !== 'stopped' || record.next_restart_at) await this.ctx.runtime.stop(record.uuid, {force, drainTimeoutMs, reason: 'user'})
       const state = this.ctx.store.instance(record.uuid)?.state ?? 'stopped'
       return {status: 'success', uuid: record.uuid, name: record.name, state, previous_state: previous}
     })
@@ -133,6 +137,7 @@ export class InstanceOperations {
       const timeout = intInRange(e.body, 'timeout_ms', -1, MAX_WAIT_MS, -1)
       const record = this.find(user, e)
       const reached = await this.ctx.runtime.waitFor(record.uuid, wanted, timeout < 0 ? MAX_WAIT_MS : timeout)
+      if (reached === 'stopped' && wanted !== 'stopped' && this.restsStopped(record.uuid)) throw this.stoppedForGood(record, wanted)
       if (reached !== wanted) throw new ItemFailure(ErrorCode.TimedOut, `Timed out waiting for state '${wanted}' (instance is ${reached})`)
       return {status: 'success', uuid: record.uuid, name: record.name, state: reached}
     })
@@ -176,6 +181,22 @@ export class InstanceOperations {
 
   private find(user: UserRecord, entry: RefEntry): InstanceRecord {
     return lookup(entry, 'instance', (uuid) => this.ctx.store.instance(uuid), (name) => this.ctx.store.instanceByName(user.uuid, name), user.uuid)
+  }
+
+  /** Stopped with nothing pending that would start it (or deleted by delete-on-stop). */
+  private restsStopped(uuid: string): boolean {
+    const record = this.ctx.store.instance(uuid)
+    return !record || (record.state === 'stopped' && record.desired === 'stopped')
+  }
+
+  /** A wait the runtime ended early: the instance stopped for good (e.g. its process exited). */
+  private stoppedForGood(record: InstanceRecord, wanted: InstanceState): ItemFailure {
+    const current = this.ctx.store.instance(record.uuid) ?? record
+    const code = current.exit_code === undefined ? '' : ` with exit code ${current.exit_code}`
+    return new ItemFailure(
+      ErrorCode.FailedOperation,
+      `instance ${current.name} stopped${code} (stop_reason ${current.stop_reason ?? '-'}) instead of reaching '${wanted}'; see its log`,
+    )
   }
 
   private required(body: unknown, query: URLSearchParams): RefEntry[] {

@@ -9,9 +9,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 import type {Image} from '../../api/types.js'
+import type {BuiltinPrograms} from './builtin-programs.js'
 import {findBinary} from './host-binaries.js'
 import {LaunchError, type LaunchContext, type LaunchPlan} from './launch.js'
-import {moduleCommand, moduleFile} from './project-module.js'
+import type {ProgramName} from './program-bundle.js'
 import {launchNginx, NGINX_PORT, nginxBinaries} from './servers/nginx.js'
 import {launchPostgres, POSTGRES_PORT, postgresBinaries} from './servers/postgres.js'
 import {launchRedis, REDIS_PORT, redisBinaries} from './servers/redis.js'
@@ -48,20 +49,25 @@ interface Definition {
   env?: Record<string, string>
 }
 
-function builtin(name: string, aliases: string[], module: string, port: number, stopSignal: NodeJS.Signals = 'SIGTERM'): Definition {
+/** A built-in image: its program (bundled, installed by the platform) run with this node binary. */
+function builtin(
+  programs: BuiltinPrograms,
+  name: string,
+  aliases: string[],
+  program: ProgramName,
+  port: number,
+  stopSignal: NodeJS.Signals = 'SIGTERM',
+): Definition {
   return {
     name,
     aliases,
     tags: ['latest'],
     port,
     kind: 'builtin',
-    args: `node ${module}`,
-    file: () => moduleFile(module),
+    args: `node ${program}.mjs`,
+    file: () => programs.sourceFile(program),
     check: () => {},
-    launch: async (ref, context) => {
-      const {command, args} = moduleCommand(module, ref)
-      return {command, args: [...args, ...context.args], stopSignal}
-    },
+    launch: async (ref, context) => ({command: process.execPath, args: [await programs.install(program, ref), ...context.args], stopSignal}),
   }
 }
 
@@ -69,17 +75,19 @@ function hostServer(name: string, port: number, binary: string, check: (ref: str
   return {name, aliases: [], tags: '*', port, kind: 'host', args: binary, file: () => findBinary(binary), check, launch}
 }
 
-const BUILTIN: Definition[] = [
-  builtin('ukc/hello', ['hello'], 'platform/images/hello/main', 8080),
-  builtin('ukc/echo', ['echo'], 'platform/images/echo/main', 9000),
-  builtin('ukc/tunnel-relay', ['tunnel-relay'], 'tunnel/relay/main', 8080),
-  // The official relay of `kraft cloud tunnel` (`official/utils/tunnel:1.0`, `:latest`; `official/` is
-  // stripped above), emulated for `ukc tunnel`'s legacy mode. Its port is the default control port.
-  {...builtin('utils/tunnel', [], 'tunnel/legacy/relay-main', 4443), tags: '*'},
-  hostServer('postgres', POSTGRES_PORT, 'postgres', postgresBinaries, launchPostgres),
-  hostServer('redis', REDIS_PORT, 'redis-server', redisBinaries, launchRedis),
-  hostServer('nginx', NGINX_PORT, 'nginx', nginxBinaries, launchNginx),
-]
+function catalogOf(programs: BuiltinPrograms): Definition[] {
+  return [
+    builtin(programs, 'ukc/hello', ['hello'], 'hello', 8080),
+    builtin(programs, 'ukc/echo', ['echo'], 'echo', 9000),
+    builtin(programs, 'ukc/tunnel-relay', ['tunnel-relay'], 'tunnel-relay', 8080),
+    // The official relay of `kraft cloud tunnel` (`official/utils/tunnel:1.0`, `:latest`; `official/` is
+    // stripped below), emulated for `ukc tunnel`'s legacy mode. Its port is the default control port.
+    {...builtin(programs, 'utils/tunnel', [], 'utils-tunnel', 4443), tags: '*'},
+    hostServer('postgres', POSTGRES_PORT, 'postgres', postgresBinaries, launchPostgres),
+    hostServer('redis', REDIS_PORT, 'redis-server', redisBinaries, launchRedis),
+    hostServer('nginx', NGINX_PORT, 'nginx', nginxBinaries, launchNginx),
+  ]
+}
 
 interface UserImageSpec {
   command: string[]
@@ -140,7 +148,14 @@ function digestOf(definition: Definition): string {
 }
 
 export class ImageCatalog {
-  constructor(private readonly dataDir: string) {}
+  private readonly builtin: Definition[]
+
+  constructor(
+    private readonly dataDir: string,
+    programs: BuiltinPrograms,
+  ) {
+    this.builtin = catalogOf(programs)
+  }
 
   get userImagesFile(): string {
     return path.join(this.dataDir, USER_IMAGES_FILE)
@@ -155,7 +170,7 @@ export class ImageCatalog {
     const matches = (entry: Definition): boolean =>
       (entry.name === name || entry.aliases.includes(name)) && (entry.tags === '*' || entry.tags.includes(tag))
     // A broken images.json only matters for the images it would define.
-    const definition = BUILTIN.find(matches) ?? this.userDefinitions().find(matches)
+    const definition = this.builtin.find(matches) ?? this.userDefinitions().find(matches)
     if (!definition) throw new LaunchError(`no image with name: ${ref}`)
     definition.check(ref)
     return {
@@ -210,7 +225,7 @@ export class ImageCatalog {
     } catch {
       user = [] // listed images stay available; resolving a user image reports the file's problem
     }
-    return [...BUILTIN, ...user]
+    return [...this.builtin, ...user]
   }
 
   private userDefinitions(): Definition[] {

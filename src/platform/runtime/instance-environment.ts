@@ -6,26 +6,33 @@ import path from 'node:path'
 
 import type {InstanceRecord} from '../types.js'
 import type {ResolvedImage} from './catalog.js'
+import {giveTo, type RunAs} from './identity.js'
 import type {LaunchContext} from './launch.js'
-import {backendPort, giveToInstance, instanceIdentity} from './run-as.js'
+import {backendPort} from './ports.js'
 
-function dataDirIn(instanceDir: string): string {
+function dataDirIn(instanceDir: string, runAs: RunAs | undefined): string {
   const dir = path.join(instanceDir, 'data')
   if (!fs.existsSync(dir)) {
-    fs.mkdirSync(dir, {recursive: true, mode: 0o700})
-    giveToInstance(dir)
+    fs.mkdirSync(instanceDir, {recursive: true, mode: 0o755}) // the instance identity passes through
+    fs.mkdirSync(dir, {mode: 0o700})
+    giveTo(runAs, dir)
   }
   return dir
 }
 
-export function launchContextOf(
-  record: InstanceRecord,
-  image: ResolvedImage,
-  instanceDir: string,
-  hostsFile: string,
-  console: (text: string) => void,
-): LaunchContext {
-  const dataDir = dataDirIn(instanceDir)
+export interface InstancePlace {
+  /** `<dataDir>/instances/<uuid>`. */
+  instanceDir: string
+  /** The user's `.internal` names. */
+  hostsFile: string
+  /** Who the process runs as (the identity policy's answer for the instance's user). */
+  runAs: RunAs | undefined
+  /** Appends to the instance's console log. */
+  console: (text: string) => void
+}
+
+export function launchContextOf(record: InstanceRecord, image: ResolvedImage, place: InstancePlace): LaunchContext {
+  const dataDir = dataDirIn(place.instanceDir, place.runAs)
   const port = backendPort(image.ports[0])
   // The daemon's own environment (which may hold a token) is not passed on.
   const env: Record<string, string> = {
@@ -41,7 +48,7 @@ export function launchContextOf(
     UKC_INSTANCE_NAME: record.name,
     UKC_INSTANCE_UUID: record.uuid,
     UKC_METRO: 'local',
-    UKC_HOSTS_FILE: hostsFile,
+    UKC_HOSTS_FILE: place.hostsFile,
   }
-  return {uuid: record.uuid, name: record.name, dataDir, listenHost: record.backend_ip, port, env, args: record.args, runAs: instanceIdentity(), console}
+  return {uuid: record.uuid, name: record.name, dataDir, listenHost: record.backend_ip, port, env, args: record.args, runAs: place.runAs, console: place.console}
 }

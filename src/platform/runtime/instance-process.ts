@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 
 import {findBinary} from './host-binaries.js'
-import type {RunAs} from './run-as.js'
+import type {RunAs} from './identity.js'
 
 const setpriv = findBinary('setpriv')
 
@@ -63,6 +63,7 @@ export class InstanceProcess {
         const exited = new Promise<Exit>((done) => {
           child.once('exit', (code, signal) => {
             instance.alive = false
+            if (instance.killTimer) clearTimeout(instance.killTimer)
             // The image's own children (same group) must not outlive it.
             signalGroup(instance.pid, 'SIGKILL')
             done({code, signal})
@@ -83,6 +84,12 @@ export class InstanceProcess {
     if (this.alive) signalGroup(this.pid, signal)
   }
 
+  /** Sends `signal` now and SIGKILL after `graceMs` unless the process has exited by then. */
+  terminate(signal: NodeJS.Signals, graceMs: number): void {
+    this.signal(signal)
+    if (signal !== 'SIGKILL' && this.alive && !this.killTimer) this.killTimer = setTimeout(() => this.signal('SIGKILL'), graceMs)
+  }
+
   /**
    * Stops every process of the instance: the group, and descendants that left it (Postgres puts
    * each child in its own session). Remembered, so `thaw` is one cheap loop of SIGCONTs.
@@ -101,6 +108,7 @@ export class InstanceProcess {
   }
 
   private frozen: number[] = []
+  private killTimer: NodeJS.Timeout | undefined
 }
 
 function signalProcess(pid: number, signal: NodeJS.Signals): void {

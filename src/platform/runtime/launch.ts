@@ -1,5 +1,5 @@
 // What an image needs to start one instance, and what it answers: the command to run.
-import type {RunAs} from './run-as.js'
+import type {RunAs} from './identity.js'
 
 export interface LaunchContext {
   uuid: string
@@ -8,7 +8,7 @@ export interface LaunchContext {
   dataDir: string
   /** Backend IP the process must bind (UKC_LISTEN_HOST). */
   listenHost: string
-  /** Port the image's main port is served on by the process (see run-as.ts for ports < 1024). */
+  /** Port the image's main port is served on by the process (see ports.ts for ports < 1024). */
   port: number
   /** Environment the process gets (platform variables and the instance's env). */
   env: Record<string, string>

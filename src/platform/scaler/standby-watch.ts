@@ -2,38 +2,61 @@
 //  - `on`:   no connection for `cooldown_time_ms`;
 //  - `idle`: additionally, when the open connections moved no bytes for the cooldown.
 // One timer per instance; `activity()` only records a timestamp (it runs for every chunk of data),
-// and the timer re-arms itself for the remaining time when it fires early.
+// and the timer re-arms itself for the remaining time when it fires early. The number of open
+// connections is read from the instance's one connection count; time comes from a clock that tests
+// replace.
 import type {ScaleToZero} from '../types.js'
 
 export const DEFAULT_COOLDOWN_MS = 1000
 
-export class StandbyWatch {
-  private connections = 0
-  private quietSince = performance.now()
-  private timer: NodeJS.Timeout | undefined
-  private armed = false
+/** Time and timers; the real one is `SYSTEM_CLOCK`. */
+export interface WatchClock {
+  now(): number
+  /** Calls `fire` after `ms`; returns a cancel function. Must not keep the process alive. */
+  schedule(fire: () => void, ms: number): () => void
+}
 
-  constructor(
-    private readonly policy: ScaleToZero,
-    private readonly onIdle: () => void,
-  ) {}
+export const SYSTEM_CLOCK: WatchClock = {
+  now: () => performance.now(),
+  schedule: (fire, ms) => {
+    const timer = setTimeout(fire, ms)
+    timer.unref()
+    return () => clearTimeout(timer)
+  },
+}
+
+export interface StandbyWatchOptions {
+  policy: ScaleToZero
+  /** Connections open right now (the instance's connection count). */
+  connections: () => number
+  /** The cooldown passed: the instance should go to standby. Called once per arm. */
+  onIdle: () => void
+  clock?: WatchClock
+}
+
+export class StandbyWatch {
+  private quietSince: number
+  private cancelTimer: (() => void) | undefined
+  private armed = false
+  private readonly clock: WatchClock
+
+  constructor(private readonly options: StandbyWatchOptions) {
+    this.clock = options.clock ?? SYSTEM_CLOCK
+    this.quietSince = this.clock.now()
+  }
 
   get enabled(): boolean {
-    return this.policy.policy === 'on' || this.policy.policy === 'idle'
+    return this.options.policy.policy === 'on' || this.options.policy.policy === 'idle'
   }
 
   get cooldownMs(): number {
-    return this.policy.cooldown_time_ms ?? DEFAULT_COOLDOWN_MS
-  }
-
-  get openConnections(): number {
-    return this.connections
+    return this.options.policy.cooldown_time_ms ?? DEFAULT_COOLDOWN_MS
   }
 
   /** The instance is running: start watching (from now). */
   arm(): void {
     this.armed = true
-    this.quietSince = performance.now()
+    this.quietSince = this.clock.now()
     this.schedule(this.cooldownMs)
   }
 
@@ -43,44 +66,45 @@ export class StandbyWatch {
     this.clear()
   }
 
+  /** A connection was opened (after the count went up). */
   opened(): void {
-    this.connections += 1
-    this.quietSince = performance.now()
+    this.quietSince = this.clock.now()
   }
 
+  /** A connection ended (after the count went down). */
   closed(): void {
-    this.connections = Math.max(0, this.connections - 1)
-    this.quietSince = performance.now()
-    if (this.connections === 0) this.schedule(this.cooldownMs)
+    this.quietSince = this.clock.now()
+    if (this.options.connections() === 0) this.schedule(this.cooldownMs)
   }
 
   activity(): void {
-    this.quietSince = performance.now()
+    this.quietSince = this.clock.now()
+  }
+
+  private get busy(): boolean {
+    return this.options.policy.policy === 'on' && this.options.connections() > 0
   }
 
   private clear(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = undefined
+    this.cancelTimer?.()
+    this.cancelTimer = undefined
   }
 
   private schedule(ms: number): void {
-    if (!this.armed || !this.enabled) return
-    if (this.policy.policy === 'on' && this.connections > 0) return
+    if (!this.armed || !this.enabled || this.busy) return
     this.clear()
-    this.timer = setTimeout(() => this.check(), Math.max(0, ms))
-    this.timer.unref()
+    this.cancelTimer = this.clock.schedule(() => this.check(), Math.max(0, ms))
   }
 
   private check(): void {
-    this.timer = undefined
-    if (!this.armed) return
-    if (this.policy.policy === 'on' && this.connections > 0) return // re-armed by the last close
-    const remaining = this.cooldownMs - (performance.now() - this.quietSince)
+    this.cancelTimer = undefined
+    if (!this.armed || this.busy) return // `on`: re-armed by the last close
+    const remaining = this.cooldownMs - (this.clock.now() - this.quietSince)
     if (remaining > 0) {
       this.schedule(remaining)
       return
     }
     this.disarm()
-    this.onIdle()
+    this.options.onIdle()
   }
 }

@@ -6,7 +6,7 @@ import path from 'node:path'
 
 import {requireBinary} from '../host-binaries.js'
 import type {LaunchContext, LaunchPlan} from '../launch.js'
-import {giveToInstance} from '../run-as.js'
+import {giveTo} from '../identity.js'
 
 export const NGINX_PORT = 8080
 
@@ -14,20 +14,20 @@ export function nginxBinaries(image: string): string {
   return requireBinary('nginx', 'nginx', image)
 }
 
-function mkdirOwned(dir: string): void {
+function mkdirOwned(dir: string, context: LaunchContext): void {
   fs.mkdirSync(dir, {recursive: true})
-  giveToInstance(dir)
+  giveTo(context.runAs, dir)
 }
 
 export async function launchNginx(image: string, context: LaunchContext): Promise<LaunchPlan> {
   const binary = nginxBinaries(image)
   const root = path.join(context.dataDir, 'nginx')
   const html = path.join(context.dataDir, 'html')
-  for (const dir of [root, path.join(root, 'tmp'), path.join(root, 'logs'), html]) mkdirOwned(dir)
+  for (const dir of [root, path.join(root, 'tmp'), path.join(root, 'logs'), html]) mkdirOwned(dir, context)
   const index = path.join(html, 'index.html')
   if (!fs.existsSync(index)) {
     fs.writeFileSync(index, `<!doctype html>\n<title>Welcome to nginx</title>\n<h1>Welcome to nginx on ${context.name}</h1>\n`)
-    giveToInstance(index)
+    giveTo(context.runAs, index)
   }
   const mime = fs.existsSync('/etc/nginx/mime.types') ? 'include /etc/nginx/mime.types;' : ''
   const tmp = path.join(root, 'tmp')
@@ -51,6 +51,6 @@ export async function launchNginx(image: string, context: LaunchContext): Promis
   ].join('\n')
   const confFile = path.join(root, 'nginx.conf')
   fs.writeFileSync(confFile, conf)
-  giveToInstance(confFile)
+  giveTo(context.runAs, confFile)
   return {command: binary, args: ['-e', 'stderr', '-p', root, '-c', confFile, ...context.args], stopSignal: 'SIGTERM'}
 }

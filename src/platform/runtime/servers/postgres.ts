@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import {requireBinary} from '../host-binaries.js'
 import {LaunchError, type LaunchContext, type LaunchPlan} from '../launch.js'
-import {giveToInstance} from '../run-as.js'
+import {giveTo} from '../identity.js'
 
 export const POSTGRES_PORT = 5432
 
@@ -71,7 +71,7 @@ async function initialize(binaries: PostgresBinaries, pgdata: string, context: L
   fs.rmSync(pgdata, {recursive: true, force: true}) // a half-finished earlier initdb
   const pwfile = path.join(context.dataDir, '.pwfile')
   fs.writeFileSync(pwfile, `${password}\n`, {mode: 0o600})
-  giveToInstance(pwfile)
+  giveTo(context.runAs, pwfile)
   context.console('ukc: initializing the database (first boot)\n')
   try {
     const extra = (env.POSTGRES_INITDB_ARGS ?? '').split(/\s+/).filter(Boolean)
@@ -96,7 +96,7 @@ export async function launchPostgres(image: string, context: LaunchContext): Pro
   const pgdata = path.join(context.dataDir, 'pgdata')
   const sockets = path.join(context.dataDir, 'run')
   fs.mkdirSync(sockets, {recursive: true})
-  giveToInstance(sockets)
+  giveTo(context.runAs, sockets)
   // The marker is written only after initdb and database creation both succeeded.
   const marker = path.join(context.dataDir, '.pg-initialized')
   if (!fs.existsSync(marker)) {

@@ -1,0 +1,105 @@
+// Who instance processes run as, and what they must be able to reach: the identity policy, built-in
+// programs installed where the instance user can read them (a project in a 0700 dir still runs
+// `hello`), and the start-up refusal of a data dir (or node binary) the instance user cannot reach.
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {after, describe, it} from 'node:test'
+
+import {InstanceAccessError, instanceAccessProblem, runPlatform} from '../../src/platform/index.js'
+import {projectRoot} from '../../src/platform/runtime/builtin-programs.js'
+import {instanceIdentity, PROGRAMS_DIR, writeProgramBundles} from '../../src/platform/runtime/index.js'
+import {httpGet, RuntimeFixture} from './runtime-fixture.js'
+
+const root = process.getuid?.() === 0
+const notRoot = !root && 'the platform switches identity only as root'
+const temps: string[] = []
+
+/** A fresh directory with mode 0700, as `mktemp -d` makes them. */
+function privateDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  temps.push(dir)
+  return dir
+}
+
+function uidOf(pid: number): number {
+  return Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
+}
+
+after(() => {
+  for (const dir of temps) fs.rmSync(dir, {recursive: true, force: true})
+})
+
+describe('instance identity and access', () => {
+  it('has one identity policy: every user gets the same unprivileged identity today (as root)', {skip: notRoot}, () => {
+    const alice = instanceIdentity({name: 'alice'})
+    assert.ok(alice)
+    assert.notEqual(alice.uid, 0)
+    assert.equal(alice.user, 'nobody')
+    assert.deepEqual(instanceIdentity({name: 'bob'}), alice)
+  })
+
+  it('runs hello from a project copy in a 0700 directory (only its dist/ bundles, as an installed package)', async () => {
+    const project = privateDir('ukc-project-')
+    await writeProgramBundles(projectRoot(), path.join(project, 'dist', 'images'))
+    const fixture = new RuntimeFixture(undefined, {projectRoot: project})
+    try {
+      const alice = fixture.user('alice', 7)
+      const record = fixture.instance(alice, 'hello')
+      await fixture.runtime.start(record.uuid)
+      assert.equal((await httpGet(record.private_ip, 8080)).body, `Hello from ${record.name}\n`)
+      const runAs = instanceIdentity(alice)
+      if (runAs) {
+        assert.equal(uidOf(fixture.get(record.uuid).pid as number), runAs.uid)
+        // The point: the instance user cannot read the project itself.
+        const direct = spawnSync(process.execPath, [path.join(project, 'dist', 'images', 'hello.mjs')], {uid: runAs.uid, gid: runAs.gid, encoding: 'utf8'})
+        assert.notEqual(direct.status, 0)
+        assert.match(direct.stderr, /EACCES|permission denied|Cannot find module/i, 'node cannot read it')
+      }
+      const programs = path.join(fixture.dataDir, PROGRAMS_DIR)
+      assert.equal(fs.statSync(programs).mode & 0o777, 0o755, 'a platform-owned 0755 directory')
+      assert.equal(fs.statSync(path.join(programs, 'hello.mjs')).mode & 0o777, 0o644, 'readable files')
+      await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 0, reason: 'user'})
+    } finally {
+      await fixture.close()
+    }
+  })
+
+  it('refuses a data dir under a directory the instance user cannot enter, in one line that says what to do', {skip: notRoot}, async () => {
+    const parent = privateDir('ukc-parent-')
+    const dataDir = path.join(parent, 'p')
+    const problem = instanceAccessProblem(dataDir, [{name: 'local'}])
+    assert.ok(problem)
+    assert.equal(problem.includes('\n'), false, 'one line')
+    assert.match(problem, new RegExp(`cannot enter ${parent}, which holds the data dir ${dataDir}`))
+    assert.match(problem, new RegExp(`such as the default /var/lib/ukc/local, or chmod o\\+x ${parent}$`))
+
+    await assert.rejects(runPlatform({dataDir, apiPort: 0, gatewayPort: 0, log: () => {}}), (error: Error) => {
+      assert.ok(error instanceof InstanceAccessError)
+      assert.equal(error.message, problem)
+      return true
+    })
+    assert.equal(fs.existsSync(dataDir), false, 'nothing was created')
+
+    fs.chmodSync(parent, 0o711)
+    assert.equal(instanceAccessProblem(dataDir, [{name: 'local'}]), undefined, 'traversable (not listable) is enough')
+  })
+
+  it('refuses a node binary the instance user cannot run', {skip: notRoot}, () => {
+    const dataDir = path.join(privateDir('ukc-data-'), 'p')
+    fs.chmodSync(path.dirname(dataDir), 0o755)
+    const hidden = privateDir('ukc-node-')
+    const node = path.join(hidden, 'node')
+    fs.writeFileSync(node, '', {mode: 0o755})
+    assert.match(instanceAccessProblem(dataDir, [{name: 'local'}], node) ?? '', new RegExp(`cannot run node at ${node}: .*chmod o\\+x ${hidden}$`))
+
+    fs.chmodSync(hidden, 0o755)
+    fs.chmodSync(node, 0o700)
+    assert.match(instanceAccessProblem(dataDir, [{name: 'local'}], node) ?? '', new RegExp(`chmod o\\+rx ${node}$`))
+    fs.chmodSync(node, 0o755)
+    assert.equal(instanceAccessProblem(dataDir, [{name: 'local'}], node), undefined)
+    assert.equal(instanceAccessProblem(dataDir, [{name: 'local'}]), undefined, 'this machine’s node is fine')
+  })
+})
