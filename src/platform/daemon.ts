@@ -12,7 +12,7 @@ import {selfIdentity} from '../local/liveness.js'
 import {assertInstanceAccess} from './instance-access.js'
 import {Runtime} from './runtime/index.js'
 import {killStaleProcess} from './runtime/stale-process.js'
-import {Store, writeFileDurably} from './store/index.js'
+import {Store, USER_NAME, writeFileDurably} from './store/index.js'
 import {CertificateAuthority} from './tls/index.js'
 import type {Logger} from './types.js'
 
@@ -40,8 +40,6 @@ export interface RunningPlatform {
   /** Stops instances gracefully (keeping `desired`), closes every listener, removes platform.json. */
   close(): Promise<void>
 }
-
-const USER_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/
 
 function writeInfo(dataDir: string, info: PlatformInfo): Promise<void> {
   return writeFileDurably(path.join(dataDir, INFO_FILE), `${JSON.stringify(info, null, 2)}\n`, 0o600)

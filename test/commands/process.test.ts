@@ -120,4 +120,17 @@ describe('ukc as a process', () => {
     assert.match(port.stderr, /^Error: missing argument PORT\nTry: ukc service create .*\n$/)
     assert.ok(port.stderr.length < 200, 'no note about multi-value flags')
   })
+
+  it('local start refuses, in one line and before creating anything, a data dir the unprivileged instances cannot reach (as root)', {skip: process.getuid?.() === 0 ? false : 'instances run unprivileged only when the platform is root'}, async () => {
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-private-')) // 0700, like mktemp -d
+    try {
+      const {code, stdout, stderr} = await ukc(['local', 'start', '--data-dir', path.join(parent, 'p'), '--api-port', '0', '--gateway-port', '0'])
+      assert.equal(code, 2)
+      assert.equal(stdout, '')
+      assert.equal(stderr, `Error: instance processes run as nobody and cannot enter ${parent}, which holds the data dir ${parent}/p\nTry: choose a data dir under a traversable directory such as the default /var/lib/ukc/local, or chmod o+x ${parent}\n`)
+      assert.equal(fs.existsSync(path.join(parent, 'p')), false)
+    } finally {
+      fs.rmSync(parent, {recursive: true, force: true})
+    }
+  })
 })

@@ -39,15 +39,20 @@ export default class LocalStart extends BaseCommand<typeof LocalStart> {
 
   async run(): Promise<LocalStartResult | undefined> {
     const flags = this.flags
+    const {USER_NAME, instanceAccessProblem} = await import('../../platform/index.js')
     for (const user of flags.user ?? []) {
-      if (!/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/.test(user)) {
-        throw new UsageError(`invalid user name "${user}"`, 'use lower-case letters, digits and dashes (at most 32 characters)')
-      }
+      if (!USER_NAME.test(user)) throw new UsageError(`invalid user name "${user}"`, 'use lower-case letters, digits and dashes (at most 32 characters)')
     }
-    const dataDir = flags['data-dir'] ? path.resolve(flags['data-dir']) : (await import('../../local/index.js')).localDir(this.config.dataDir)
+    const {apiAnswers, ensurePlatform, localDir, readPlatformInfo} = await import('../../local/index.js')
+    const dataDir = flags['data-dir'] ? path.resolve(flags['data-dir']) : localDir(this.config.dataDir)
+    // Said here, in one line, before anything is spawned or created (the daemon checks again).
+    const problem = instanceAccessProblem(dataDir, (flags.user ?? ['local']).map((name) => ({name})))
+    if (problem) {
+      // The line reads "<what is wrong>: <what to do>"; the second half is the hint.
+      const cut = problem.lastIndexOf(': ')
+      throw new UsageError(problem.slice(0, cut), problem.slice(cut + 2))
+    }
     if (flags.foreground) return this.foreground(dataDir)
-    const {apiAnswers, ensurePlatform} = await import('../../local/index.js')
-    const {readPlatformInfo} = await import('../../local/index.js')
     const before = readPlatformInfo(dataDir)
     const wasRunning = before !== undefined && (await apiAnswers(before))
     const info = await ensurePlatform({dataDir, apiPort: flags['api-port'], gatewayPort: flags['gateway-port'], users: flags.user})

@@ -13,6 +13,8 @@ import {StateFile} from './state-file.js'
 export const STATE_FILE = 'state.json'
 /** Private networks are 127.(16+index)…, backends 127.(32+index)…: 16 users fit below 127.32. */
 export const MAX_USERS = 16
+/** A local user's name: lower-case letters, digits and dashes, at most 32 characters. */
+export const USER_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/
 const MAX_SEQ = 65534
 
 interface StoredState {
