@@ -1,6 +1,6 @@
-// The PEM flags of `cert create` (--chain, --pkey): a value is a file path, `-` for stdin, or the PEM
-// text itself (as kraft: a path that does not exist is taken as PEM). Messages about the private key
-// never quote the value: it may be the key.
+// The PEM flags of `cert create` (--chain, --pkey): a value is the PEM text itself, `-` for stdin, or a
+// file path (kraft sends any value that is no file as PEM; here a value that is neither is refused with
+// one line). Messages about the private key never quote the value: it may be the key.
 import fs from 'node:fs/promises'
 import {text} from 'node:stream/consumers'
 

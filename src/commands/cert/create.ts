@@ -6,7 +6,7 @@ import {BaseCommand, CERTIFICATE_TOPICS, commandAliases, readPemArgument, render
 export default class CertCreate extends BaseCommand<typeof CertCreate> {
   static override summary = 'Upload a TLS certificate and its private key.'
   static override description = `Uploads a certificate chain and its private key, for a service's custom domain (\`service create --domain D --certificate NAME\`).
---chain and --pkey each take the path of a PEM file, - to read it from stdin, or the PEM text itself (a path that does not exist is taken as PEM, as kraft does). Prefer a file: text given on the command line is visible to other users of this machine. The private key is sent only to the API and never printed or logged.`
+--chain and --pkey each take the path of a PEM file, - to read it from stdin, or the PEM text itself (as kraft does). Prefer a file: text given on the command line is visible to other users of this machine. The private key is sent only to the API and never printed or logged.`
   static override hiddenAliases = commandAliases(CERTIFICATE_TOPICS, ['create', 'crt', 'new'])
   static override examples = [
     '<%= config.bin %> cert create --name my-cert --cn www.example.com --pkey key.pem --chain chain.pem',
