@@ -39,6 +39,11 @@ export function detachVolume(client: UkcClient, id: string, from?: string): Prom
   return client.call<Volume>('PUT', '/volumes/detach', KEY, {body})
 }
 
+/** Attached to an instance: `volume remove --all` leaves it, and the API refuses to delete it. */
+export function isAttached(volume: Volume): boolean {
+  return (volume.attached_to ?? []).length > 0
+}
+
 const MISSING_VOLUME_HINT = 'a volume given to `instance create --volume` must exist already: see `ukc volume list`, or create it with `ukc volume create --name NAME --size 512Mi`'
 
 /**

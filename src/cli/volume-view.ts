@@ -20,14 +20,10 @@ export const VOLUME_COLUMNS: Column<Volume>[] = [
 /** What create, attach, detach and remove answer per volume: which one it was. */
 export const VOLUME_REF_COLUMNS: Column<Volume>[] = [NAME, UUID]
 
-export function renderVolumes(volumes: Volume[], format: 'table' | 'list', columns = VOLUME_COLUMNS): string {
+export function renderVolumes(volumes: Volume[], format: 'table' | 'list', options: {columns?: Column<Volume>[]} = {}): string {
   if (volumes.length === 0) return ''
+  const columns = options.columns ?? VOLUME_COLUMNS
   return format === 'table' ? renderTable(columns, volumes) : renderList(columns, volumes)
-}
-
-/** A volume is free to remove or attach when no instance holds it. */
-export function isUnattached(volume: Volume): boolean {
-  return (volume.attached_to ?? []).length === 0
 }
 
 /** The names of the `volume` topic (kraft's aliases), for commandAliases. */

@@ -27,7 +27,7 @@ export default class VolumeAttach extends BaseCommand<typeof VolumeAttach> {
     const result = await attachVolume(await this.client(), this.args.volume, {to: flags.to, at, readonly})
     const attached = this.settleBatch(result.items)
     for (const volume of attached) this.note(`attached ${volume.name || volume.uuid} to ${flags.to} at ${at}${readonly ? ' (read-only)' : ''}`)
-    this.show(result.items, result.raw, (format) => renderVolumes(attached, format, VOLUME_REF_COLUMNS))
+    this.show(result.items, result.raw, (format) => renderVolumes(attached, format, {columns: VOLUME_REF_COLUMNS}))
     return result.items
   }
 }

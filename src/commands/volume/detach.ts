@@ -20,7 +20,7 @@ export default class VolumeDetach extends BaseCommand<typeof VolumeDetach> {
     const result = await detachVolume(await this.client(), this.args.volume, from)
     const detached = this.settleBatch(result.items)
     for (const volume of detached) this.note(`detached ${volume.name || volume.uuid}${from ? ` from ${from}` : ''}`)
-    this.show(result.items, result.raw, (format) => renderVolumes(detached, format, VOLUME_REF_COLUMNS))
+    this.show(result.items, result.raw, (format) => renderVolumes(detached, format, {columns: VOLUME_REF_COLUMNS}))
     return result.items
   }
 }

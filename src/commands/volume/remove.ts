@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
-import {type Volume, UsageError, deleteVolumes, getVolumes} from '../../api/index.js'
-import {BaseCommand, VOLUME_REF_COLUMNS, VOLUME_TOPICS, commandAliases, isUnattached, renderVolumes} from '../../cli/index.js'
+import {type Volume, UsageError, deleteVolumes, getVolumes, isAttached} from '../../api/index.js'
+import {BaseCommand, VOLUME_REF_COLUMNS, VOLUME_TOPICS, commandAliases, renderVolumes} from '../../cli/index.js'
 
 export default class VolumeRemove extends BaseCommand<typeof VolumeRemove> {
   static override summary = 'Permanently delete one or more persistent volumes.'
@@ -30,9 +30,9 @@ export default class VolumeRemove extends BaseCommand<typeof VolumeRemove> {
     if (all) {
       await this.confirmDestructive('Remove every volume that is not attached?', yes)
       const volumes = this.settleBatch((await getVolumes(client)).items)
-      const attached = volumes.length - volumes.filter(isUnattached).length
+      const attached = volumes.filter(isAttached).length
       if (attached > 0) this.note(`leaving ${attached} attached volume(s)`)
-      ids = volumes.filter(isUnattached).map((v) => v.uuid)
+      ids = volumes.filter((v) => !isAttached(v)).map((v) => v.uuid)
     }
     if (ids.length === 0) {
       this.note('no volumes to remove')
@@ -41,7 +41,7 @@ export default class VolumeRemove extends BaseCommand<typeof VolumeRemove> {
     this.note(`removing ${ids.length} volume(s)`)
     const result = await deleteVolumes(client, ids)
     const removed = this.settleBatch(result.items)
-    this.show(result.items, result.raw, (format) => renderVolumes(removed, format, VOLUME_REF_COLUMNS))
+    this.show(result.items, result.raw, (format) => renderVolumes(removed, format, {columns: VOLUME_REF_COLUMNS}))
     return result.items
   }
 }
