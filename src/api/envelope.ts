@@ -50,6 +50,7 @@ export function errorForItem(item: ItemStatus & {uuid?: string; name?: string}):
       return new NotFoundError(message)
     case ErrorCode.AlreadyExists:
     case ErrorCode.Attached:
+    case ErrorCode.NotAttached:
       return new ConflictError(message)
     case ErrorCode.Invalid:
     case ErrorCode.MalformedRequest:

@@ -1,5 +1,6 @@
 // The public face of the Unikraft Cloud API v1 client.
 export * from './account.js'
+export * from './certificates.js'
 export {type ClientOptions, type RequestOptions, UkcClient, isUuid, refOf} from './client.js'
 export {type BatchResult, allOrThrow, decodeEnvelope, errorForHttpStatus, errorForItem, firstOrThrow, isFailed} from './envelope.js'
 export * from './errors.js'
@@ -10,3 +11,4 @@ export * from './services.js'
 export {type Credentials, decodeToken, displayUser, encodeToken} from './token.js'
 export {loopbackAwareLookup, trustedRoots} from './transport.js'
 export * from './types.js'
+export * from './volumes.js'

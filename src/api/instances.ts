@@ -1,11 +1,29 @@
 import {type RequestOptions, type UkcClient, refOf} from './client.js'
-import type {BatchResult} from './envelope.js'
+import {type BatchResult, errorForItem, isFailed} from './envelope.js'
+import {UkcError} from './errors.js'
 import type {CreateInstanceRequest, Instance, InstanceLog, InstanceState} from './types.js'
+import {explainMissingVolume} from './volumes.js'
 
 const KEY = 'instances'
 
-export function createInstance(client: UkcClient, request: CreateInstanceRequest): Promise<BatchResult<Instance>> {
-  return client.call<Instance>('POST', '/instances', KEY, {body: request})
+/** Creates; a failure that names a missing `--volume` is thrown with a hint (see explainMissingVolume). */
+export async function createInstance(client: UkcClient, request: CreateInstanceRequest): Promise<BatchResult<Instance>> {
+  const volumes = request.volumes ?? []
+  if (volumes.length === 0) return client.call<Instance>('POST', '/instances', KEY, {body: request})
+  let result: BatchResult<Instance>
+  try {
+    result = await client.call<Instance>('POST', '/instances', KEY, {body: request})
+  } catch (error) {
+    throw error instanceof UkcError ? explainMissingVolume(error, volumes) : error
+  }
+  const failed = result.items.find(isFailed)
+  if (failed) {
+    // Thrown here only when it is about a volume; other failures stay the caller's to settle.
+    const error = errorForItem(failed)
+    const explained = explainMissingVolume(error, volumes)
+    if (explained !== error) throw explained
+  }
+  return result
 }
 
 /** All instances with details (no body), or the named ones. */

@@ -135,6 +135,50 @@ export interface Quotas extends ItemStatus {
   }
 }
 
+export type VolumeState = 'uninitialized' | 'initializing' | 'initialized' | 'available' | 'idle' | 'mounted' | 'busy' | 'error' | 'template'
+
+export interface Volume extends ItemStatus {
+  uuid: string
+  name: string
+  state?: VolumeState
+  size_mb?: number
+  attached_to?: Array<{uuid: string; name: string}>
+  mounted_by?: Array<{uuid: string; name: string; readonly?: boolean}>
+  persistent?: boolean
+  created_at?: string
+}
+
+/** `POST /volumes` (the SDK sends one object; the OpenAPI file an array of them). */
+export interface CreateVolumeRequest {
+  name?: string
+  size_mb: number
+}
+
+export type CertificateState = 'valid' | 'pending' | 'error'
+
+export interface Certificate extends ItemStatus {
+  uuid: string
+  name: string
+  created_at?: string
+  common_name?: string
+  state?: CertificateState
+  validation?: {attempt?: number; next?: string}
+  subject?: string
+  issuer?: string
+  serial_number?: string
+  not_before?: string
+  not_after?: string
+  service_groups?: Array<{uuid: string; name: string}>
+}
+
+/** `POST /certificates`: PEM strings; `pkey` is a secret and is never printed or logged. */
+export interface CreateCertificateRequest {
+  name?: string
+  cn: string
+  chain: string
+  pkey: string
+}
+
 export interface InstanceLog extends ItemStatus {
   uuid: string
   name: string

@@ -2,10 +2,10 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
 import {ExitCode, type ItemStatus, UkcClient, UkcError, errorForItem, isFailed} from '../api/index.js'
 import {localDir} from '../local/index.js'
-import {loadPalette, useColor} from './colour.js'
+import {isMachineFormat, loadPalette, useColor} from './colour.js'
 import {canPrompt, prompts} from './interaction.js'
 import {type StopControl, runUntilStopped} from './long-running.js'
-import {OUTPUT_FORMATS, type OutputFormat} from './render.js'
+import {OUTPUT_FORMATS, type OutputFormat, loadYaml, renderYaml} from './render.js'
 import {type Target, clientFor, resolveTarget} from './target.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -28,7 +28,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     profile: Flags.string({summary: 'Saved profile to use.', env: 'UKC_PROFILE', helpGroup: 'GLOBAL'}),
     output: Flags.string({
       char: 'o',
-      summary: 'Output format: table, list, json (API objects) or raw (the API response body).',
+      summary: 'Output format: table, list, json (API objects), yaml (the same as YAML) or raw (the API response body).',
       options: [...OUTPUT_FORMATS],
       env: 'UKC_OUTPUT',
       helpGroup: 'GLOBAL',
@@ -60,6 +60,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.args = args as BaseArgs<T>
     this.positional = argv.map(String)
     await loadPalette(this.color) // colour is set up here, once, for every command
+    if (this.format === 'yaml') await loadYaml()
   }
 
   /** The output format in effect; `--json` wins. */
@@ -69,7 +70,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected get color(): boolean {
-    return useColor({noColor: this.flags['no-color'], json: this.format === 'json' || this.format === 'raw'})
+    return useColor({noColor: this.flags['no-color'], json: isMachineFormat(this.format)})
   }
 
   protected get interactive(): boolean {
@@ -126,8 +127,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /**
-   * Prints data in the format in effect: `table`/`list` through `render`, `json` as the API objects
-   * (oclif prints the returned result itself under --json), `raw` as the API response body.
+   * Prints data in the format in effect: `table`/`list` through `render`, `json` and `yaml` as the
+   * API objects (oclif prints the returned result itself under --json), `raw` as the API response body.
    */
   protected show(data: unknown, raw: string | undefined, render: (format: 'table' | 'list') => string, empty?: string): void {
     const format = this.format
@@ -136,6 +137,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.note(empty)
     } else if (format === 'json') {
       if (!this.jsonEnabled()) this.out(JSON.stringify(data, null, 2))
+    } else if (format === 'yaml') {
+      this.out(renderYaml(data))
     } else if (format === 'raw') {
       this.out(raw ?? JSON.stringify(data))
     } else {

@@ -5,6 +5,10 @@
 /** -o/--output values that are data for programs, never painted. */
 const MACHINE_FORMATS = new Set(['json', 'raw', 'yaml'])
 
+export function isMachineFormat(format: string | undefined): boolean {
+  return format !== undefined && MACHINE_FORMATS.has(format)
+}
+
 function outputFormat(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string
@@ -20,8 +24,7 @@ function outputFormat(argv: readonly string[]): string | undefined {
 export function plainRequested(argv: readonly string[], env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): boolean {
   if ('NO_COLOR' in env || env.TERM === 'dumb' || env.FORCE_COLOR === '0' || !stdoutIsTTY) return true
   if (argv.includes('--no-color') || argv.includes('--json')) return true
-  const format = outputFormat(argv) ?? env.UKC_OUTPUT
-  return format !== undefined && MACHINE_FORMATS.has(format)
+  return isMachineFormat(outputFormat(argv) ?? env.UKC_OUTPUT)
 }
 
 /** The same decision for a command whose flags are parsed. */

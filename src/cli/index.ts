@@ -11,3 +11,7 @@ export {SERVICE_LIST_COLUMNS, SERVICE_TABLE_COLUMNS, SERVICE_TOPICS, renderServi
 export {ConsoleReader, type ConsoleOutput, type ConsoleReaderOptions, LOG_PAGE} from './console-reader.js'
 export {FORCED_EXIT_BUDGET_MS, type StopControl, runUntilStopped} from './long-running.js'
 export {imageReference, listedByDefault, renderImages} from './image-view.js'
+export {VOLUME_COLUMNS, VOLUME_REF_COLUMNS, VOLUME_TOPICS, renderVolumes} from './volume-view.js'
+export {CERTIFICATE_COLUMNS, CERTIFICATE_REF_COLUMNS, CERTIFICATE_TOPICS, renderCertificates} from './certificate-view.js'
+export {type PemArgumentOptions, readPemArgument} from './pem-argument.js'
+export {parseMountPath} from './parsers.js'

@@ -119,7 +119,13 @@ export function parseVolume(value: string): VolumeSpec {
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
     throw new UsageError('invalid syntax for -v|--volume: expected VOLUME:PATH[:ro]')
   }
-  return {...refOf(parts[0]), at: parts[1], readonly: mode === 'ro'}
+  return {...refOf(parts[0]), at: parseMountPath(parts[1], '--volume'), readonly: mode === 'ro'}
+}
+
+/** Where a volume is mounted in an instance: an absolute path (the API creates it when missing). */
+export function parseMountPath(value: string, flag: string): string {
+  if (!value.startsWith('/')) throw new UsageError(`invalid ${flag} mount path "${value}": expected an absolute path such as /data`)
+  return value
 }
 
 const DURATION_UNITS: Record<string, number> = {ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000}

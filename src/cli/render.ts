@@ -1,9 +1,23 @@
 // One renderer for every list-shaped output: `table` (cli-table3, plain borders), `list` (kraft's
-// right-aligned key: value blocks), and the helpers both use.
+// right-aligned key: value blocks), `yaml` (the API objects, through the `yaml` library), and the
+// helpers they use.
 import Table from 'cli-table3'
 
-export type OutputFormat = 'table' | 'list' | 'json' | 'raw'
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'list', 'json', 'raw']
+export type OutputFormat = 'table' | 'list' | 'json' | 'yaml' | 'raw'
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'list', 'json', 'yaml', 'raw']
+
+let yamlLibrary: typeof import('yaml') | undefined
+
+/** Loads `yaml` once, and only for `-o yaml` (BaseCommand.init): no other output needs it. */
+export async function loadYaml(): Promise<void> {
+  yamlLibrary ??= await import('yaml')
+}
+
+/** Data as YAML, lines never folded (so `grep` sees whole values); needs loadYaml() first. */
+export function renderYaml(data: unknown): string {
+  if (!yamlLibrary) throw new Error('renderYaml called before loadYaml')
+  return yamlLibrary.stringify(data, {lineWidth: 0})
+}
 
 export interface Column<T> {
   header: string

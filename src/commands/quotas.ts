@@ -3,10 +3,17 @@ import {BaseCommand, type Column, formatMemory, renderList, renderTable} from '.
 
 const of = (used: number | undefined, limit: number | undefined) => `${used ?? 0}/${limit ?? '?'}`
 const range = (min: number | undefined, max: number | undefined, show: (n: number | undefined) => string = String) => `${show(min)} - ${show(max)}`
+const volumesEnabled = (q: Quotas) => (q.limits?.max_volume_mb ?? 0) > 0
+
+const volumeColumns: Column<Quotas>[] = [
+  {header: 'ACTIVE VOLUMES', value: (q) => of(q.used?.volumes, q.hard?.volumes)},
+  {header: 'USED VOLUME SPACE', value: (q) => `${formatMemory(q.used?.total_volume_mb ?? 0)}/${formatMemory(q.hard?.total_volume_mb)}`},
+  {header: 'VOLUME SIZE LIMITS', value: (q) => range(q.limits?.min_volume_mb, q.limits?.max_volume_mb, formatMemory)},
+]
 
 export default class QuotasCommand extends BaseCommand<typeof QuotasCommand> {
   static override summary = 'Show your quotas and how much of them is used.'
-  static override description = 'Prints the account\'s limits (instances, vCPUs, memory, services, volumes, autoscale) next to what is in use now.'
+  static override description = 'Prints the account\'s limits (instances, vCPUs, memory, services, volumes and volume space, autoscale) next to what is in use now.'
   static override hiddenAliases = ['quota', 'q']
   static override examples = ['<%= config.bin %> quotas', '<%= config.bin %> quotas --json']
   static override defaultOutput = 'list' as const
@@ -26,9 +33,9 @@ export default class QuotasCommand extends BaseCommand<typeof QuotasCommand> {
       {header: 'MEMORY SIZE LIMITS', value: (q) => range(q.limits?.min_memory_mb, q.limits?.max_memory_mb, formatMemory)},
       {header: 'EXPOSED SERVICES', value: (q) => of(q.used?.services, q.hard?.services)},
       {header: 'SERVICES', value: (q) => of(q.used?.service_groups, q.hard?.service_groups)},
-      {header: 'VOLUMES', value: (q) => of(q.used?.volumes, q.hard?.volumes)},
-      {header: 'USED VOLUME SPACE', value: (q) => `${formatMemory(q.used?.total_volume_mb ?? 0)}/${formatMemory(q.hard?.total_volume_mb)}`, table: false},
-      {header: 'VOLUME SIZE LIMITS', value: (q) => range(q.limits?.min_volume_mb, q.limits?.max_volume_mb, formatMemory), table: false},
+      // As kraft: volumes are enabled when the account may have any volume space at all.
+      {header: 'VOLUMES', value: (q) => (volumesEnabled(q) ? 'enabled' : 'disabled')},
+      ...(volumesEnabled(quotas) ? volumeColumns : []),
       {
         header: 'AUTOSCALE',
         value: (q) => (q.limits?.max_autoscale_size && q.limits.max_autoscale_size > 1 ? range(q.limits.min_autoscale_size, q.limits.max_autoscale_size) : 'disabled'),

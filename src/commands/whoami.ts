@@ -17,7 +17,7 @@ export default class Whoami extends BaseCommand<typeof Whoami> {
     const target = await this.resolveTarget()
     const {user} = decodeToken(target.token)
     const result = {user: displayUser(user), metro: target.metro, url: target.baseUrl, profile: target.profile}
-    if (this.format !== 'json') this.out(`user: ${result.user}\nmetro: ${result.metro}\nurl: ${result.url}\nprofile: ${result.profile}`)
+    this.show(result, undefined, () => `user: ${result.user}\nmetro: ${result.metro}\nurl: ${result.url}\nprofile: ${result.profile}`)
     return result
   }
 }

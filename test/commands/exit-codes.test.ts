@@ -1,5 +1,5 @@
 // Every command that calls the API maps the API's failures to the documented exit codes:
-// 400→2, 401→3, 404 and per-item code 8→4, 409 and per-item code 23→5, 503 and refused→7.
+// 400→2, 401→3, 404 and per-item code 8→4, 409 and per-item codes 15 and 23→5, 503 and refused→7.
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
@@ -13,6 +13,9 @@ interface Case {
   path: string
   key: string
 }
+
+/** One argument to ukc(), which splits on spaces outside double quotes. */
+const PEM = '"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"'
 
 const COMMANDS: Case[] = [
   {args: ['instance', 'list'], method: 'get', path: '/v1/instances', key: 'instances'},
@@ -30,6 +33,16 @@ const COMMANDS: Case[] = [
   {args: ['service', 'drain', 'web'], method: 'get', path: '/v1/services', key: 'service_groups'},
   {args: ['quotas'], method: 'get', path: '/v1/users/quotas', key: 'quotas'},
   {args: ['image', 'list'], method: 'get', path: '/v1/images/list', key: 'images'},
+  {args: ['volume', 'create', '--size', '1'], method: 'post', path: '/v1/volumes', key: 'volumes'},
+  {args: ['volume', 'list'], method: 'get', path: '/v1/volumes', key: 'volumes'},
+  {args: ['volume', 'get', 'web'], method: 'get', path: '/v1/volumes', key: 'volumes'},
+  {args: ['volume', 'attach', 'web', '--to', 'db', '--at', '/data'], method: 'put', path: '/v1/volumes/attach', key: 'volumes'},
+  {args: ['volume', 'detach', 'web'], method: 'put', path: '/v1/volumes/detach', key: 'volumes'},
+  {args: ['volume', 'remove', 'web'], method: 'delete', path: '/v1/volumes', key: 'volumes'},
+  {args: ['cert', 'create', '--cn', 'www.example.com', '--pkey', PEM, '--chain', PEM], method: 'post', path: '/v1/certificates', key: 'certificates'},
+  {args: ['cert', 'list'], method: 'get', path: '/v1/certificates', key: 'certificates'},
+  {args: ['cert', 'get', 'web'], method: 'get', path: '/v1/certificates', key: 'certificates'},
+  {args: ['cert', 'remove', 'web'], method: 'delete', path: '/v1/certificates', key: 'certificates'},
 ]
 
 const HTTP_FAILURES: Array<[number, number]> = [
@@ -42,6 +55,7 @@ const HTTP_FAILURES: Array<[number, number]> = [
 
 const ITEM_FAILURES: Array<[number, number]> = [
   [8, 4],
+  [15, 5],
   [23, 5],
 ]
 
