@@ -20,7 +20,9 @@ async function socketPair(): Promise<[net.Socket, net.Socket]> {
   const far = new Promise<net.Socket>((resolve) => (accepted = resolve))
   const {port} = await fx.server((socket) => accepted(socket))
   const near = await connect(port)
-  fx.add(() => near.destroy())
+  fx.add(() => {
+    near.destroy()
+  })
   return [near, await far]
 }
 

@@ -35,7 +35,7 @@ export function legacyForwards(targets: string[], ports: LegacyPorts): LegacyFor
   return targets.map((target, i) => {
     const colon = target.lastIndexOf(':')
     const host = target.slice(0, colon)
-    if (host.startsWith('[') || net.isIPv6(host)) throw new UsageError(`${target}: the official relay cannot reach IPv6 targets`, 'use the modern relay (leave out --tunnel-image) or an IPv4 address / *.internal name')
+    if (host.startsWith('[') || net.isIPv6(host)) throw new UsageError(`${target}: the official relay cannot reach IPv6 targets`, 'use the WebSocket relay image (deploy/relay/, see docs/tunnel.md) or an IPv4 address / *.internal name')
     return {host, destPort: Number(target.slice(colon + 1)), exposedPort: ports.exposedPorts[i] ?? 0}
   })
 }
