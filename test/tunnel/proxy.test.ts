@@ -4,7 +4,6 @@
 // for. Which proxy applies to which host (the rule API calls share) is tested in test/api/client.test.ts.
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
-import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -12,6 +11,7 @@ import tls from 'node:tls'
 import {afterEach, describe, it} from 'node:test'
 
 import {CertificateAuthority} from '../../src/platform/tls/index.js'
+import {type ConnectProxy, startConnectProxy} from '../connect-proxy.js'
 import {Fixtures, TunnelClient, collect, connect} from './harness.js'
 
 const fx = new Fixtures()
@@ -24,31 +24,10 @@ afterEach(async () => {
   await fx.closeAll()
 })
 
-/** A CONNECT proxy that sends every tunnel to 127.0.0.1 (the names it is asked for are recorded). */
-async function connectProxy(answer?: string): Promise<{port: number; requests: http.IncomingMessage[]}> {
-  const requests: http.IncomingMessage[] = []
-  const server = http.createServer((_req, res) => res.writeHead(405).end())
-  const sockets = new Set<net.Socket>()
-  server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-    requests.push(req)
-    sockets.add(client)
-    client.on('error', () => client.destroy())
-    if (answer) return void client.end(answer)
-    const port = Number(String(req.url).split(':').pop())
-    const upstream = net.connect({host: '127.0.0.1', port}, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-      if (head.length > 0) upstream.write(head)
-      client.pipe(upstream).pipe(client)
-    })
-    sockets.add(upstream)
-    upstream.on('error', () => client.destroy())
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  fx.add(() => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy()
-    server.close(() => resolve())
-  }))
-  return {port: (server.address() as net.AddressInfo).port, requests}
+async function connectProxy(answer?: string): Promise<ConnectProxy> {
+  const proxy = await startConnectProxy(answer)
+  fx.add(() => proxy.close())
+  return proxy
 }
 
 async function tunnelThrough(url: string, token: string, target: string, ca?: string): Promise<{client: TunnelClient; port: number}> {
