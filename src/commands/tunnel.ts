@@ -69,7 +69,7 @@ Once listening it prints one "Forwarding LOCAL -> TARGET" line per mapping on st
     const flavour = chooseRelay({
       api,
       reach: {local: target.local, ca: target.ca},
-      image: flags['tunnel-image'] ?? new ConfigStore(this.config.configDir).profile(target.profile).profile.tunnelImage,
+      image: flags['tunnel-image'] || new ConfigStore(this.config.configDir).profile(target.profile).profile.tunnelImage || undefined,
       mappings: mappings.length,
       proxyPorts,
       controlPort,

@@ -31,6 +31,8 @@ export class LegacyLink implements RelayLink {
   private readonly backoff: Backoff
   /** Relay connections of carried local connections (also those still in their handshake). */
   private readonly remotes = new Set<tls.TLSSocket>()
+  /** Set once the control connection is open: the relay runs and knows our cookie. */
+  private connected = false
   private closed = false
 
   constructor(private readonly options: LegacyLinkOptions) {
@@ -39,17 +41,20 @@ export class LegacyLink implements RelayLink {
 
   /** Opens the control connection, retrying until `deadlineMs` passes or `signal` aborts. */
   async connect(options: {deadlineMs: number; signal?: AbortSignal}): Promise<void> {
-    await retryUntil(() => this.openControl(Math.min(options.deadlineMs, this.options.handshakeTimeoutMs)), {
+    const until = Date.now() + options.deadlineMs
+    await retryUntil(() => this.openControl(Math.max(1, Math.min(until - Date.now(), this.options.handshakeTimeoutMs))), {
       deadlineMs: options.deadlineMs,
       backoff: this.backoff,
       signal: options.signal,
       isFinal: () => this.closed,
     })
+    this.connected = true
   }
 
   carry(local: net.Socket, index: number): CarriedConnection | string {
     const forward = this.options.forwards[index]
     if (this.closed || !forward) return 'the tunnel is closing'
+    if (!this.connected) return 'the relay is not connected yet'
     local.pause()
     let remote: tls.TLSSocket | undefined
     const teardown = (): void => {
