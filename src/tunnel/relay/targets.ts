@@ -4,6 +4,7 @@
 import dns from 'node:dns/promises'
 import net, {type LookupFunction} from 'node:net'
 
+import {parsePort} from '../../api/ports.js'
 import {resolveInternal} from '../../local/index.js'
 import {normaliseTarget} from './config.js'
 
@@ -18,8 +19,8 @@ export class TargetLookupFailed extends Error {}
 export function splitTarget(target: string): TargetAddress | undefined {
   const match = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/i.exec(target)
   if (!match) return undefined
-  const port = Number(match[3])
-  if (port < 1 || port > 65535) return undefined
+  const port = parsePort(match[3])
+  if (port === undefined) return undefined
   return {host: (match[1] ?? match[2] ?? '').toLowerCase(), port}
 }
 
