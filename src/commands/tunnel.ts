@@ -22,7 +22,7 @@ Once listening it prints one "Forwarding LOCAL -> TARGET" line per mapping on st
     '<%= config.bin %> tunnel --bind [::1] 0:172.16.28.8:8080/tcp',
     '<%= config.bin %> tunnel --json --heartbeat 5s 0:db:5432',
     'some-program | <%= config.bin %> tunnel --watch-stdin 0:db:5432',
-    '<%= config.bin %> tunnel --tunnel-image official/utils/tunnel:latest --tunnel-proxy-port 5444 --tunnel-control-port 5443 8080:nginx:8080',
+    '<%= config.bin %> tunnel --tunnel-image official/utils/tunnel:1.0 --tunnel-proxy-port 5444 --tunnel-control-port 5443 8080:nginx:8080',
   ]
 
   static override flags = {
