@@ -10,7 +10,7 @@ import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {CertificateAuthority} from '../../src/platform/tls/index.js'
-import {RelayConnection, RelayHandshakeError} from '../../src/tunnel/client/relay-connection.js'
+import {RelayConnection, RelayHandshakeError} from '../../src/tunnel/index.js'
 
 const FQDN = 'relay-abc.local.localhost'
 

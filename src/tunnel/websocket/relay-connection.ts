@@ -1,14 +1,16 @@
-// The client's one WebSocket to the relay: connects with the tunnel token, pings on a heartbeat and
-// drops the connection when pongs stop, and reconnects with capped exponential backoff while the
-// listeners keep running. Every stream rides the current session; when it drops, they are reset.
+// The client's one WebSocket to the relay: connects with the tunnel token (through the environment's
+// HTTP proxy when it names one), pings on a heartbeat and drops the connection when pongs stop, and
+// reconnects with the tunnel's back-off while the listeners keep running. Every stream rides the
+// current session; when it drops, they are reset.
 import {EventEmitter} from 'node:events'
 import type {LookupFunction} from 'node:net'
 import type net from 'node:net'
 
 import WebSocket from 'ws'
 
+import {type ProxyRoute, proxyRoute} from '../../api/index.js'
+import {Backoff, type BackoffPolicy, retryUntil} from '../backoff.js'
 import {CloseCode, MAX_FRAME_BYTES, SUBPROTOCOL} from '../protocol.js'
-import {connectProxyAgent, proxyFor} from './connect-proxy.js'
 import {MuxSession} from '../session.js'
 import type {TunnelStream} from '../stream.js'
 
@@ -27,8 +29,7 @@ export interface RelayConnectionOptions {
   /** May be set later with setEndpoint (listeners bind before the relay exists). */
   endpoint?: RelayEndpoint
   heartbeatMs: number
-  /** Upper bound of the reconnect delay. */
-  maxBackoffMs?: number
+  backoff?: BackoffPolicy
   handshakeTimeoutMs?: number
   /**
    * Called after consecutive failures (with their count) before the next attempt; may return a new
@@ -42,7 +43,7 @@ export interface RelayConnectionOptions {
 export interface RelayConnectionEvents {
   up: [session: MuxSession]
   down: [reason: string, retryInMs: number]
-  /** The relay refused us for good (401/403): retrying would not help. */
+  /** The relay refused us for good (401/403) and there is no way to recover: retrying would not help. */
   fatal: [error: RelayHandshakeError]
 }
 
@@ -54,13 +55,17 @@ export class RelayHandshakeError extends Error {
     super(message)
     this.name = 'RelayHandshakeError'
   }
+
+  get rejected(): boolean {
+    return this.status === 401 || this.status === 403
+  }
 }
 
 export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
   private endpoint?: RelayEndpoint
   private current?: MuxSession
   private ws?: WebSocket
-  private failures = 0
+  private readonly backoff: Backoff
   private retryTimer?: NodeJS.Timeout
   private heartbeatTimer?: NodeJS.Timeout
   private stopped = false
@@ -71,6 +76,7 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
   constructor(private readonly options: RelayConnectionOptions) {
     super()
     this.endpoint = options.endpoint
+    this.backoff = new Backoff(options.backoff)
   }
 
   /** Where the next attempt goes (e.g. once the relay exists, or after it was recreated). */
@@ -91,7 +97,7 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
     return this.lastError?.message
   }
 
-  /** Connects once; resolves on success, rejects with the first failure (the caller decides to retry). */
+  /** Connects once; resolves on success, rejects with the failure (the caller decides to retry). */
   async connect(): Promise<MuxSession> {
     const ws = await this.dial()
     if (this.stopped) {
@@ -101,20 +107,14 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
     return this.adopt(ws)
   }
 
-  /** Keeps trying until connected or stopped. */
-  async connectWithRetry(deadlineMs: number): Promise<MuxSession> {
-    const until = Date.now() + deadlineMs
-    for (;;) {
-      if (this.stopped) throw new Error('tunnel closed')
-      try {
-        return await this.connect()
-      } catch (error) {
-        if (error instanceof RelayHandshakeError && (error.status === 401 || error.status === 403)) throw error
-        this.failures++
-        if (Date.now() >= until) throw error
-        await new Promise((resolve) => setTimeout(resolve, Math.min(this.backoff(), Math.max(0, until - Date.now()))))
-      }
-    }
+  /** Keeps trying (the relay may still be booting) until connected, `deadlineMs` passes, or `signal` aborts. */
+  async connectWithRetry(options: {deadlineMs: number; signal?: AbortSignal}): Promise<MuxSession> {
+    return retryUntil(() => this.connect(), {
+      deadlineMs: options.deadlineMs,
+      backoff: this.backoff,
+      signal: options.signal,
+      isFinal: (error) => this.stopped || (error instanceof RelayHandshakeError && error.rejected),
+    })
   }
 
   /** Closes the session with 1000 and stops reconnecting. */
@@ -126,12 +126,8 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
     this.ws?.terminate()
   }
 
-  private backoff(): number {
-    return Math.min(this.options.maxBackoffMs ?? 5_000, 200 * 2 ** Math.min(this.failures, 10))
-  }
-
-  private dial(): Promise<WebSocket> {
-    if (!this.endpoint) return Promise.reject(new Error('no relay endpoint yet'))
+  private async dial(): Promise<WebSocket> {
+    if (!this.endpoint) throw new Error('no relay endpoint yet')
     const {url, connectHost, ca, token} = this.endpoint
     const target = new URL(url)
     const lookup: LookupFunction | undefined = connectHost
@@ -141,16 +137,11 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
           else callback(null, connectHost, family)
         }
       : undefined
-    let agent: ReturnType<typeof connectProxyAgent> | undefined
-    try {
-      const proxy = connectHost ? undefined : proxyFor(target)
-      agent = proxy ? connectProxyAgent(proxy, target.protocol === 'wss:') : undefined
-    } catch (error) {
-      return Promise.reject(error as Error)
-    }
+    // The local gateway is dialled directly; anything else may have to go through a proxy.
+    const route: ProxyRoute | undefined = connectHost ? undefined : await proxyRoute(target)
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, SUBPROTOCOL, {
-        ...(agent ? {agent} : {}),
+        ...(route ? {agent: route.agent} : {}),
         headers: {Authorization: `Bearer ${token}`, ...(connectHost ? {Host: target.hostname} : {})},
         perMessageDeflate: false,
         maxPayload: MAX_FRAME_BYTES,
@@ -165,28 +156,27 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
       ws.on('unexpected-response', (req, res) => {
         const where = res.headers.location ? ` (location: ${res.headers.location})` : ''
         const status = res.statusCode ?? 0
-        const reason = status === 401 || status === 403 ? 'the relay rejected the tunnel token' : `the relay answered HTTP ${status} ${res.statusMessage ?? ''}`.trim()
+        const reason = route?.refusal ?? (status === 401 || status === 403 ? 'the relay rejected the tunnel token' : `the relay answered HTTP ${status} ${res.statusMessage ?? ''}`.trim())
         settled = true
         req.destroy()
         ws.terminate()
-        reject(new RelayHandshakeError(status, `${reason}${where}`))
+        reject(route?.refusal ? new Error(reason) : new RelayHandshakeError(status, `${reason}${where}`))
       })
       ws.once('open', () => {
         settled = true
         resolve(ws)
       })
       ws.once('error', (error) => {
-        if (!settled) {
-          settled = true
-          reject(error)
-        }
+        if (settled) return
+        settled = true
+        reject(route ? new Error(`${error.message} (through the proxy ${route.proxy.protocol}//${route.proxy.host})`) : error)
       })
     })
   }
 
   private adopt(ws: WebSocket): MuxSession {
     this.ws = ws
-    this.failures = 0
+    this.backoff.reset()
     ;(ws as unknown as {_socket?: net.Socket})._socket?.setNoDelay(true)
     let lastSeen = Date.now()
     const seen = (): void => {
@@ -220,7 +210,7 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
 
   private scheduleReconnect(reason: string): void {
     if (this.stopped) return
-    const delay = this.backoff()
+    const delay = this.backoff.next()
     this.nextAttemptAt = Date.now() + delay
     this.emit('down', reason, delay)
     clearTimeout(this.retryTimer)
@@ -230,8 +220,10 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
   private async attempt(): Promise<void> {
     if (this.stopped) return
     try {
-      if (this.failures > 0 && this.options.recover && this.lastError) {
-        const replacement = await this.options.recover(this.failures, this.lastError)
+      // The back-off counts the failures since the last session (the first delay is one of them).
+      const failures = this.backoff.count - 1
+      if (failures > 0 && this.options.recover && this.lastError) {
+        const replacement = await this.options.recover(failures, this.lastError)
         if (replacement) this.endpoint = replacement
       }
       if (this.stopped) return
@@ -245,8 +237,7 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
       this.options.log('tunnel connection restored')
     } catch (error) {
       this.lastError = error as Error
-      this.failures++
-      if (error instanceof RelayHandshakeError && (error.status === 401 || error.status === 403) && !this.options.recover) {
+      if (error instanceof RelayHandshakeError && error.rejected && !this.options.recover) {
         this.stopped = true
         this.emit('fatal', error)
         return
