@@ -60,6 +60,6 @@ describe('instance get', () => {
   it('exits 2 with a usage error when no instance is named', async () => {
     const {exitCode, stderr} = await ukc(['instance', 'get', ...TARGET])
     assert.equal(exitCode, 2)
-    assert.match(stderr, /Missing 1 required arg/)
+    assert.match(stderr, /^Error: missing argument INSTANCE\nTry: ukc instance get INSTANCE\.\.\. \[FLAGS\]/)
   })
 })
