@@ -1,6 +1,6 @@
 import {type RequestOptions, type UkcClient, refOf} from './client.js'
 import type {BatchResult} from './envelope.js'
-import type {CreateInstanceRequest, Instance, InstanceLog, InstanceState} from './types.js'
+import type {CreateInstanceRequest, Instance, InstanceLog, InstanceMetrics, InstanceState} from './types.js'
 
 const KEY = 'instances'
 
@@ -45,6 +45,11 @@ export function waitInstances(client: UkcClient, ids: string[], state: InstanceS
 /** A window of an instance's console: negative offset counts from the end. */
 export function getInstanceLogs(client: UkcClient, id: string, offset: number, limit: number): Promise<BatchResult<InstanceLog>> {
   return client.call<InstanceLog>('GET', '/instances/log', KEY, {body: [{...refOf(id), offset, limit}], idempotent: true})
+}
+
+/** CPU time, memory, network and connection counters of the named instances (JSON form). */
+export function getInstanceMetrics(client: UkcClient, ids: string[], options: RequestOptions = {}): Promise<BatchResult<InstanceMetrics>> {
+  return client.call<InstanceMetrics>('GET', '/instances/metrics', KEY, {...options, body: ids.map(refOf), idempotent: true})
 }
 
 function timeoutFor(serverWaitMs?: number): number | undefined {

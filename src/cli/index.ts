@@ -11,3 +11,5 @@ export {SERVICE_LIST_COLUMNS, SERVICE_TABLE_COLUMNS, SERVICE_TOPICS, renderServi
 export {ConsoleReader, type ConsoleOutput, type ConsoleReaderOptions, LOG_PAGE} from './console-reader.js'
 export {FORCED_EXIT_BUDGET_MS, type StopControl, runUntilStopped} from './long-running.js'
 export {imageReference, listedByDefault, renderImages} from './image-view.js'
+export {ADJUSTMENTS, METRICS, formatStep, parseStep, parseSteps, stepPolicy} from './autoscale-policy.js'
+export {SCALE_TOPICS, renderAutoscale, renderPolicies, renderRemoved} from './autoscale-view.js'
