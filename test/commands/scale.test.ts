@@ -37,7 +37,7 @@ describe('scale init', () => {
     assert.match(stdout, new RegExp(`^ +uuid: ${SVC_UUID}$`, 'm'))
     assert.match(stdout, /^ +enabled: true$/m)
     assert.match(stdout, /^ +max size: 4$/m)
-    assert.match(stdout, /^  warmup \(ms\): 500$/m)
+    assert.match(stdout, /^ {2}warmup \(ms\): 500$/m)
     assert.match(stdout, /^ +master: 66d05e09/m)
     assert.match(stdout, /^ +policies: busy;reqs$/m)
   })
