@@ -47,6 +47,12 @@ export function getInstanceLogs(client: UkcClient, id: string, offset: number, l
   return client.call<InstanceLog>('GET', '/instances/log', KEY, {body: [{...refOf(id), offset, limit}], idempotent: true})
 }
 
+/** The given instances, or (none given) the UUIDs of every instance, as kraft's metrics do. */
+export async function instancesOrAll(client: UkcClient, ids: string[]): Promise<string[]> {
+  if (ids.length > 0) return [...new Set(ids)]
+  return (await getInstances(client)).items.filter((i) => i.status !== 'error').map((i) => i.uuid)
+}
+
 /** CPU time, memory, network and connection counters of the named instances (JSON form). */
 export function getInstanceMetrics(client: UkcClient, ids: string[], options: RequestOptions = {}): Promise<BatchResult<InstanceMetrics>> {
   return client.call<InstanceMetrics>('GET', '/instances/metrics', KEY, {...options, body: ids.map(refOf), idempotent: true})

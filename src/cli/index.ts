@@ -13,3 +13,5 @@ export {FORCED_EXIT_BUDGET_MS, type StopControl, runUntilStopped} from './long-r
 export {imageReference, listedByDefault, renderImages} from './image-view.js'
 export {ADJUSTMENTS, METRICS, formatStep, parseStep, parseSteps, stepPolicy} from './autoscale-policy.js'
 export {SCALE_TOPICS, renderAutoscale, renderPolicies, renderRemoved} from './autoscale-view.js'
+export {type TopRow, cpuShare, formatDurationMs, renderMetrics, renderTopFrame} from './metrics-view.js'
+export {TopSampler} from './instance-top.js'
