@@ -10,7 +10,7 @@ export {INSTANCE_LIST_COLUMNS, INSTANCE_TABLE_COLUMNS, INSTANCE_TOPICS, INSTANCE
 export {SERVICE_LIST_COLUMNS, SERVICE_TABLE_COLUMNS, SERVICE_TOPICS, renderServices} from './service-view.js'
 export {ConsoleReader, type ConsoleOutput, type ConsoleReaderOptions, LOG_PAGE, exitNotice} from './console-reader.js'
 export {FORCED_EXIT_BUDGET_MS, type StopControl, runUntilStopped} from './long-running.js'
-export {imageReference, listedByDefault, renderImages} from './image-view.js'
+export {imageReference, listedByDefault, ownImage, renderImages, runsImage} from './image-view.js'
 export {ADJUSTMENTS, METRICS, formatStep, parseStep, parseSteps, stepPolicy} from './autoscale-policy.js'
 export {SCALE_TOPICS, renderAutoscale, renderPolicies, renderRemoved} from './autoscale-view.js'
 export {type TopRow, cpuShare, formatDurationMs, renderMetrics, renderTopFrame} from './metrics-view.js'

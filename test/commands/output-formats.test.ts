@@ -12,6 +12,8 @@ interface Case {
   body: Record<string, unknown>
   header: RegExp
   listKey: RegExp
+  /** Another call the table and list formats make. */
+  also?: () => void
 }
 
 const instances = envelope('instances', [instanceObject()])
@@ -38,7 +40,15 @@ const CASES: Case[] = [
   {args: ['service', 'get', 'web'], method: 'get', path: '/v1/services', body: services, header: /^NAME\s+FQDN\s+SERVICES\s+INSTANCES/, listKey: /^ +uuid: /m},
   {args: ['service', 'remove', 'web'], method: 'delete', path: '/v1/services', body: services, header: /^NAME\s+FQDN\s+SERVICES/, listKey: /^ +uuid: /m},
   {args: ['quotas'], method: 'get', path: '/v1/users/quotas', body: quotas, header: /^USER NAME\s+ACTIVE INSTANCES/, listKey: /^ +user uuid: a1b2$/m},
-  {args: ['image', 'list'], method: 'get', path: '/v1/images/list', body: images, header: /^NAME\s+VERSION\s+SIZE/, listKey: /^ +app args:/m},
+  {
+    args: ['image', 'list'],
+    method: 'get',
+    path: '/v1/images/list',
+    body: images,
+    header: /^NAME\s+VERSION\s+SIZE\s+USED BY/,
+    listKey: /^ +app args:/m,
+    also: () => api().get('/v1/instances').reply(200, envelope('instances', [instanceObject({image: 'alice/app@sha256:aa'})])),
+  },
 ]
 
 describe('output formats', () => {
@@ -50,8 +60,10 @@ describe('output formats', () => {
       const items = Object.values(c.body.data as Record<string, unknown[]>)[0]
 
       reply()
+      c.also?.()
       assert.match((await ukc([...c.args, '-o', 'table', ...TARGET])).stdout, c.header)
       reply()
+      c.also?.()
       assert.match((await ukc([...c.args, '-o', 'list', ...TARGET])).stdout, c.listKey)
       reply()
       assert.deepEqual(JSON.parse((await ukc([...c.args, '--json', ...TARGET])).stdout), items)
