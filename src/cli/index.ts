@@ -15,3 +15,5 @@ export {ADJUSTMENTS, METRICS, formatStep, parseStep, parseSteps, stepPolicy} fro
 export {SCALE_TOPICS, renderAutoscale, renderPolicies, renderRemoved} from './autoscale-view.js'
 export {type TopRow, cpuShare, formatDurationMs, renderMetrics, renderTopFrame} from './metrics-view.js'
 export {TopSampler} from './instance-top.js'
+export {type MetroRow, byReachability, renderMetros} from './metro-view.js'
+export {metroRows, metroStatus, probeRows} from './metro-status.js'
