@@ -1,5 +1,8 @@
+import {setTimeout as delay} from 'node:timers/promises'
+
 import {type RequestOptions, type UkcClient, refOf} from './client.js'
-import type {BatchResult} from './envelope.js'
+import {type BatchResult, isFailed} from './envelope.js'
+import {ExitCode, UkcError} from './errors.js'
 import type {CreateInstanceRequest, Instance, InstanceLog, InstanceMetrics, InstanceState} from './types.js'
 
 const KEY = 'instances'
@@ -56,6 +59,19 @@ export async function instancesOrAll(client: UkcClient, ids: string[]): Promise<
 /** CPU time, memory, network and connection counters of the named instances (JSON form). */
 export function getInstanceMetrics(client: UkcClient, ids: string[], options: RequestOptions = {}): Promise<BatchResult<InstanceMetrics>> {
   return client.call<InstanceMetrics>('GET', '/instances/metrics', KEY, {...options, body: ids.map(refOf), idempotent: true})
+}
+
+const GONE_POLL_MS = 500
+
+/** Polls until every instance answers "not found" (a delete completes asynchronously), or times out. */
+export async function waitInstancesGone(client: UkcClient, uuids: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (uuids.length > 0) {
+    const {items} = await getInstances(client, uuids)
+    if (items.every(isFailed)) return
+    if (Date.now() > deadline) throw new UkcError(`instances still exist after ${timeoutMs} ms`, {exitCode: ExitCode.Unavailable, code: 'TIMEOUT'})
+    await delay(GONE_POLL_MS)
+  }
 }
 
 function timeoutFor(serverWaitMs?: number): number | undefined {

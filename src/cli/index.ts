@@ -17,3 +17,4 @@ export {type TopRow, cpuShare, formatDurationMs, renderMetrics, renderTopFrame} 
 export {TopSampler} from './instance-top.js'
 export {type MetroRow, byReachability, renderMetros} from './metro-view.js'
 export {metroRows, metroStatus, probeRows} from './metro-status.js'
+export {type PurgeOptions, type PurgeResult, purgeMetro} from './metro-purge.js'
