@@ -38,7 +38,7 @@ const COLUMNS: Column<Image>[] = [
 const AVAILABLE: Column<Image> = {header: 'AVAILABLE', value: availability}
 
 /** `oci://unikraft.io/alice/app:1.0@sha256:ab` → name `alice/app`, tag `1.0`, digest `sha256:ab`. */
-function parseReference(reference: string): {name: string; tag?: string; digest?: string} {
+export function parseReference(reference: string): {name: string; tag?: string; digest?: string} {
   let rest = reference.trim().replace(/^oci:\/\//, '').replace(/^(index\.)?unikraft\.io\//, '').replace(/^official\//, '')
   const at = rest.indexOf('@')
   const digest = at === -1 ? undefined : rest.slice(at + 1)
