@@ -55,19 +55,19 @@ export async function purgeMetro(client: UkcClient, metro: string, options: Purg
       return []
     }
   }
-  /** The items a delete removed; failed ones are reported, and stop the purge without force. */
-  const settle = <T extends Named>(kind: string, answered: T[]): T[] => {
+  /** The items a call answered for; failed ones are reported, and stop the purge without force. */
+  const settle = <T extends Named>(kind: string, answered: T[], done = 'removed'): T[] => {
     const failed = answered.filter(isFailed)
     for (const item of failed) options.report(errorForItem(item))
     if (failed.length > 0 && !options.force) {
       const first = errorForItem(failed[0] as T)
-      throw new UkcError(`purge of ${metro} stopped: ${failed.length} ${kind} could not be removed`, {exitCode: first.exitCode, code: first.code, hint: 'fix what is reported above, or pass --force to go on past failures'})
+      throw new UkcError(`purge of ${metro} stopped: ${failed.length} ${kind} could not be ${done}`, {exitCode: first.exitCode, code: first.code, hint: 'fix what is reported above, or pass --force to go on past failures'})
     }
     return answered.filter((item) => !isFailed(item))
   }
 
   result.instances = await step(async () => {
-    const uuids = (await getInstances(client)).items.filter((i) => !isFailed(i)).map((i) => i.uuid)
+    const uuids = settle('instance(s)', (await getInstances(client)).items, 'listed').map((i) => i.uuid)
     if (uuids.length === 0) return []
     options.note(`${metro}: removing ${uuids.length} instance(s)`)
     const removed = settle('instance(s)', (await deleteInstances(client, uuids)).items)
@@ -75,7 +75,7 @@ export async function purgeMetro(client: UkcClient, metro: string, options: Purg
     return removed
   })
   result.services = await step(async () => {
-    const ids = (await getServices(client)).items.filter((s) => !isFailed(s)).map((s) => s.uuid)
+    const ids = settle('service(s)', (await getServices(client)).items, 'listed').map((s) => s.uuid)
     if (ids.length === 0) return []
     options.note(`${metro}: removing ${ids.length} service(s)`)
     return settle('service(s)', (await deleteServices(client, ids)).items)
@@ -86,7 +86,7 @@ export async function purgeMetro(client: UkcClient, metro: string, options: Purg
   return result
 }
 
-async function purgeKind(client: UkcClient, metro: string, kind: PurgeKind, options: PurgeOptions, settle: <T extends Named>(kind: string, items: T[]) => T[]): Promise<PurgeItem[]> {
+async function purgeKind(client: UkcClient, metro: string, kind: PurgeKind, options: PurgeOptions, settle: <T extends Named>(kind: string, items: T[], done?: string) => T[]): Promise<PurgeItem[]> {
   let listed: PurgeItem[]
   try {
     listed = (await listPurgeable(client, kind)).items
@@ -96,7 +96,7 @@ async function purgeKind(client: UkcClient, metro: string, kind: PurgeKind, opti
     options.note(`${metro}: skipping ${kind}: the API has no /${kind} endpoint (${error.message})`)
     return []
   }
-  const ids = listed.filter((i) => !isFailed(i)).map((i) => i.uuid)
+  const ids = settle(`${kind.slice(0, -1)}(s)`, listed, 'listed').map((i) => i.uuid)
   if (ids.length === 0) return []
   options.note(`${metro}: removing ${ids.length} ${kind.slice(0, -1)}(s)`)
   return settle(`${kind.slice(0, -1)}(s)`, (await deletePurgeable(client, kind, ids)).items)
