@@ -2,7 +2,7 @@
 // parallel (src/api/metro-probe.ts), the embedded platform answering for `local` when it runs.
 import fs from 'node:fs'
 
-import {LOCAL_METRO, METROS, type MetroProbe, baseUrlForMetro, probeApi} from '../api/index.js'
+import {LOCAL_METRO, METROS, baseUrlForMetro, probeApi} from '../api/index.js'
 import {type PlatformInfo, readPlatformInfo} from '../local/index.js'
 import {type MetroRow, byReachability} from './metro-view.js'
 
@@ -13,27 +13,19 @@ export function metroRows(local: PlatformInfo | undefined): MetroRow[] {
   ]
 }
 
-export interface StatusOptions {
-  /** The embedded platform's data dir. */
-  localDir: string
-  timeoutMs?: number
-  /** Probes one API (tests pass loopback servers through `rows`). */
-  probe?: (baseUrl: string, options: {timeoutMs?: number; ca?: string}) => Promise<MetroProbe>
-}
-
-/** Every known metro with its status, sorted as kraft sorts them. */
-export async function metroStatus(options: StatusOptions): Promise<MetroRow[]> {
+/** Every known metro with its status, sorted as kraft sorts them; `localDir` is the embedded platform's data dir. */
+export async function metroStatus(options: {localDir: string; timeoutMs?: number}): Promise<MetroRow[]> {
   const local = readPlatformInfo(options.localDir)
-  return probeRows(metroRows(local), {...options, localCa: local ? readCa(local.ca) : undefined})
+  return probeRows(metroRows(local), {timeoutMs: options.timeoutMs, localCa: local ? readCa(local.ca) : undefined})
 }
 
-export async function probeRows(rows: MetroRow[], options: {timeoutMs?: number; localCa?: string; probe?: StatusOptions['probe']}): Promise<MetroRow[]> {
-  const probe = options.probe ?? probeApi
+/** Probes the rows' APIs in parallel (a row without one is `local` not running). */
+export async function probeRows(rows: MetroRow[], options: {timeoutMs?: number; localCa?: string}): Promise<MetroRow[]> {
   const probed = await Promise.all(
     rows.map(async (row): Promise<MetroRow> => {
       if (!row.api) return {...row, status: 'offline', reason: 'not started'}
       const ca = row.code === LOCAL_METRO ? options.localCa : undefined
-      const result = await probe(row.api, {timeoutMs: options.timeoutMs, ca})
+      const result = await probeApi(row.api, {timeoutMs: options.timeoutMs, ca})
       return {...row, status: result.online ? 'online' : 'offline', ...(result.latencyMs === undefined ? {} : {latency_ms: result.latencyMs}), ...(result.reason ? {reason: result.reason} : {})}
     }),
   )

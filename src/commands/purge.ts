@@ -21,7 +21,7 @@ export default class Purge extends BaseCommand<typeof Purge> {
   static override summary = 'Remove everything of yours on a metro: instances, services, volumes and certificates.'
   static override description = `Deletes every instance, then (once they are gone) every service, volume and certificate of the user on the metro — the order in which the API lets each go. On a terminal it asks first; elsewhere it needs --yes. A failure stops the purge unless --force, which goes on past failures (kraft's meaning) and also skips the question.
 --all purges every Unikraft Cloud metro whose API answers, with the same token (kraft's -a); the local platform is one metro. Images are not removed (on Unikraft Cloud they live in the registry; see \`image remove\`).`
-  static override aliases = ['p']
+  static override hiddenAliases = ['p']
   static override examples = ['<%= config.bin %> purge', '<%= config.bin %> purge --yes --metro local', '<%= config.bin %> purge --all --force']
   static override defaultOutput = 'table' as const
 

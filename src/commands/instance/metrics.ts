@@ -3,6 +3,8 @@ import {Args} from '@oclif/core'
 import {type InstanceMetrics, getInstanceMetrics, instancesOrAll} from '../../api/index.js'
 import {BaseCommand, INSTANCE_TOPICS, commandAliases, renderMetrics} from '../../cli/index.js'
 
+const NO_INSTANCES = 'No instances. Create one with `ukc instance create IMAGE`.'
+
 export default class InstanceMetricsCommand extends BaseCommand<typeof InstanceMetricsCommand> {
   static override summary = 'Show the metrics of instances: CPU time, memory, network and connections.'
   static override description = `Prints GET /instances/metrics for the named instances, or for every instance when none is named: RSS, CPU time, connections, bytes received and sent, starts (boots, including each wake of a stateless scaled-to-zero instance) and requests handled; the list format adds packets, in-flight and queued requests, restarts and times. Counters accumulate over starts.
@@ -21,7 +23,7 @@ The API reports no separate wake count. \`instance top\` shows the same live.`
     const client = await this.client()
     const ids = await instancesOrAll(client, this.positional)
     if (ids.length === 0) {
-      this.show([], '{"status":"success","data":{"instances":[]}}', () => '', 'No instances. Create one with `ukc instance create IMAGE`.')
+      this.show([], undefined, () => '', NO_INSTANCES)
       return []
     }
     const result = await getInstanceMetrics(client, ids)

@@ -31,7 +31,10 @@ Without arguments it watches every instance that exists when it starts.`
     const client = await this.client()
     const ids = await instancesOrAll(client, this.positional)
     if (!process.stdout.isTTY || this.format !== 'table') {
-      if (ids.length === 0) return []
+      if (ids.length === 0) {
+        this.show([], undefined, () => '', 'No instances. Create one with `ukc instance create IMAGE`.')
+        return []
+      }
       const result = await getInstanceMetrics(client, ids)
       const metrics = this.settleBatch(result.items)
       this.show(result.items, result.raw, (format) => renderMetrics(metrics, format, {color: this.color}))
