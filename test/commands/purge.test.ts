@@ -113,7 +113,7 @@ describe('purge', () => {
 
   it('--json prints what was removed per metro', async () => {
     recordCalls({...everything(), 'GET /v1/instances': envelope('instances', []), 'GET /v1/volumes': envelope('volumes', []), 'GET /v1/certificates': envelope('certificates', [])})
-    const {stdout} = await ukc(['purge', '--yes', '--json', ...TARGET])
+    const {stdout} = await ukc(['p', '--yes', '--json', ...TARGET])
     const [result] = JSON.parse(stdout) as Array<{metro: string; services: Array<{name: string}>; volumes: unknown[]}>
     assert.equal(result.metro, 'http://api.test/v1')
     assert.deepEqual(result.services.map((s) => s.name), ['twilight-gorilla-ui5b6kwt'])
