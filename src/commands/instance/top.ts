@@ -23,7 +23,7 @@ Without arguments it watches every instance that exists when it starts.`
   static override defaultOutput = 'table' as const
 
   static override flags = {
-    interval: Flags.string({default: '2s', summary: 'Time between refreshes, a duration of at least 500ms.'}),
+    interval: Flags.string({default: '2s', summary: 'Time between refreshes, a duration of at least 500ms (ukc addition).'}),
   }
 
   async run(): Promise<InstanceMetrics[]> {
