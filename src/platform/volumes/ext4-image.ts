@@ -22,10 +22,15 @@ function run(command: string, args: string[]): Promise<void> {
   })
 }
 
+/** Below this size a journal (at least 1 MiB, 4 MiB from 64 MiB on) would take too much of the volume. */
+export const JOURNAL_FROM_MB = 64
+
 /**
  * A sparse file of `sizeMb` MiB formatted as ext4: no blocks reserved for root (the instance gets
- * all of it), inode tables initialised lazily (a 1 GiB volume formats in ~0.1 s). Volumes below a few
- * MiB get no journal (mkfs says so and goes on).
+ * all of it), one inode per 16 KiB (mkfs's default for small filesystems, one per 4 KiB, spends 6%
+ * of them on inode tables), inode tables initialised lazily (1 GiB formats in ~0.1 s), a journal
+ * only from JOURNAL_FROM_MB. What is left for files: ~97% of a 2 MiB volume, ~90% of 64 MiB, ~94%
+ * of 512 MiB and more.
  */
 export async function formatImage(file: string, sizeMb: number, mkfs: string): Promise<void> {
   const handle = await fs.promises.open(file, 'w', 0o600)
@@ -34,7 +39,8 @@ export async function formatImage(file: string, sizeMb: number, mkfs: string): P
   } finally {
     await handle.close()
   }
-  await run(mkfs, ['-q', '-F', '-m', '0', '-E', 'lazy_itable_init=1,nodiscard', file])
+  const journal = sizeMb >= JOURNAL_FROM_MB ? [] : ['-O', '^has_journal']
+  await run(mkfs, ['-q', '-F', '-m', '0', '-i', '16384', ...journal, '-E', 'lazy_itable_init=1,nodiscard', file])
 }
 
 /** Loop-mounts the image at `target` (no device files, no setuid programs honoured). */

@@ -52,6 +52,8 @@ export interface UsageWatchOptions {
   intervalMs: number
   /** Called once per violation with a message for the instance's log. */
   onViolation(message: string): void
+  /** After each check (observers, tests). */
+  onMeasured?(usage: Usage): void
 }
 
 /** Measures `dir` every interval until closed; the owner (VolumeStorage) closes it on release. */
@@ -90,6 +92,7 @@ export class UsageWatch {
       }
     }
     this.last = usage
+    this.options.onMeasured?.(usage)
   }
 }
 
