@@ -1,6 +1,6 @@
-// The platform daemon: store, CA, volumes, runtime, gateway and API in one process. runPlatform() brings them
-// up in order (recovering from a crash of the previous daemon), writes platform.json for the CLI,
-// and returns a handle whose close() stops instances gracefully and keeps all state.
+// The platform daemon: store, CA, volumes, runtime, gateway and API in one process. runPlatform()
+// brings them up in order (recovering from a crash of the previous daemon), writes platform.json for
+// the CLI, and returns a handle whose close() stops instances gracefully and keeps all state.
 import fs from 'node:fs'
 import path from 'node:path'
 
