@@ -1,6 +1,6 @@
-// The platform daemon: store, CA, runtime, gateway and API in one process. runPlatform() brings them
-// up in order (recovering from a crash of the previous daemon), writes platform.json for the CLI,
-// and returns a handle whose close() stops instances gracefully and keeps all state.
+// The platform daemon: store, CA, volumes, runtime, gateway and API in one process. runPlatform()
+// brings them up in order (recovering from a crash of the previous daemon), writes platform.json for
+// the CLI, and returns a handle whose close() stops instances gracefully and keeps all state.
 import fs from 'node:fs'
 import path from 'node:path'
 
@@ -15,6 +15,7 @@ import {killStaleProcess} from './runtime/stale-process.js'
 import {Store, USER_NAME, writeFileDurably} from './store/index.js'
 import {CertificateAuthority} from './tls/index.js'
 import type {Logger} from './types.js'
+import {InstanceVolumes, type VolumeBackend, VolumeStorage} from './volumes/index.js'
 
 export const DEFAULTS = {apiPort: 7780, httpsPort: 7443, httpPort: 7080, host: '127.0.0.1', domain: 'local.localhost', user: 'local'} as const
 
@@ -29,6 +30,8 @@ export interface PlatformOptions {
   /** Users to have (created with a fresh token when new); with none and an empty store, `local`. */
   users?: string[]
   log?: Logger
+  /** How volumes are stored (default `auto`: ext4 images when root, else directories; tests force one). */
+  volumeBackend?: 'auto' | VolumeBackend
 }
 
 export interface RunningPlatform {
@@ -37,6 +40,7 @@ export interface RunningPlatform {
   runtime: Runtime
   gateway: Gateway
   api: ApiServer
+  volumes: VolumeStorage
   /** Stops instances gracefully (keeping `desired`), closes every listener, removes platform.json. */
   close(): Promise<void>
 }
@@ -81,6 +85,21 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
     assertInstanceAccess(dataDir, store.listUsers())
     await recover(store, log)
 
+    // Volumes: what a killed daemon left mounted is unmounted first; closed after the instances stop.
+    const volumes = new VolumeStorage({dataDir, log, backend: options.volumeBackend, onViolation: (uuid, message) => instanceVolumes.violation(uuid, message)})
+    await volumes.recover(new Set(store.listVolumes().map((v) => v.uuid)))
+    closers.push(() => volumes.close())
+    const instanceVolumes = new InstanceVolumes({
+      store,
+      storage: volumes,
+      log,
+      stopInstance: async (uuid, why) => {
+        runtime.note(uuid, why)
+        await store.updateInstance(uuid, {desired: 'stopped'})
+        await runtime.stop(uuid, {force: false, drainTimeoutMs: 0, reason: 'platform'})
+      },
+    })
+
     const ca = await CertificateAuthority.loadOrCreate(dataDir, {domain: DEFAULTS.domain})
     let onStopped = (_uuid: string): void => {}
     const runtime = new Runtime({
@@ -91,6 +110,7 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
       user: (uuid) => store.user(uuid),
       update: (uuid, patch) => store.updateInstance(uuid, patch),
       onStopped: (uuid) => onStopped(uuid),
+      mountVolumes: (record, runAs) => instanceVolumes.mount(record, runAs),
     })
     closers.push(() => runtime.shutdown())
     for (const user of store.listUsers()) runtime.refreshNames(user.uuid)
@@ -108,6 +128,7 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
     const ctx: ApiContext = {
       store,
       runtime,
+      volumes,
       domain: DEFAULTS.domain,
       log,
       publish: async (ports) => {
@@ -139,7 +160,8 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
     closers.push(() => fs.rmSync(path.join(dataDir, INFO_FILE), {force: true}))
     log(`platform up: API ${info.url}, gateway ${JSON.stringify(info.gateway.ports)}, users ${info.users.map((u) => u.name).join(', ')}`)
 
-    // Bring back what should run (after a stop, a crash or kill -9).
+    // Bring back what should run (after a stop, a crash or kill -9), on volumes that exist.
+    await api.router.volumes.restore()
     api.router.instances.restore()
 
     let closing: Promise<void> | undefined
@@ -151,12 +173,14 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
       runtime,
       gateway,
       api,
+      volumes,
       close: () => {
         closing ??= (async () => {
           log('platform stopping')
           // API first (no new work), then instances, then the gateway; platform.json and the lock last.
           await api.close()
           await runtime.shutdown()
+          await volumes.close()
           await gateway.close()
           await store.flush()
           fs.rmSync(path.join(dataDir, INFO_FILE), {force: true})

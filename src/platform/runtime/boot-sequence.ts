@@ -76,7 +76,9 @@ async function prepareAndSpawn(input: BootInput, image: ResolvedImage, signal: A
     }
   }
   signal.throwIfAborted()
-  const context = launchContextOf(record, image, place)
+  const volumes = await place.mountVolumes()
+  signal.throwIfAborted()
+  const context = launchContextOf(record, image, place, volumes)
   const plan = await image.launch(context)
   signal.throwIfAborted()
   const child = await InstanceProcess.spawn({

@@ -5,6 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 import type {InstanceRecord} from '../types.js'
+import {type VolumeMount, volumeEnvironment, volumePathOf} from '../volumes/index.js'
 import type {ResolvedImage} from './catalog.js'
 import {giveTo, type RunAs} from './identity.js'
 import type {LaunchContext} from './launch.js'
@@ -29,9 +30,23 @@ export interface InstancePlace {
   runAs: RunAs | undefined
   /** Appends to the instance's console log. */
   console: (text: string) => void
+  /** Mounts the instance's volumes (before each boot); rejects with the reason one cannot be. */
+  mountVolumes: () => Promise<VolumeMount[]>
 }
 
-export function launchContextOf(record: InstanceRecord, image: ResolvedImage, place: InstancePlace): LaunchContext {
+/** A path of the instance's own for `guestPath` when no volume covers it: `<data>/rootfs/<path>`. */
+function ownDir(dataDir: string, guestPath: string, runAs: RunAs | undefined): string {
+  let dir = path.join(dataDir, 'rootfs')
+  for (const part of ['', ...guestPath.split('/').filter(Boolean)]) {
+    dir = path.join(dir, part)
+    if (fs.existsSync(dir)) continue
+    fs.mkdirSync(dir, {mode: 0o700})
+    giveTo(runAs, dir)
+  }
+  return dir
+}
+
+export function launchContextOf(record: InstanceRecord, image: ResolvedImage, place: InstancePlace, volumes: VolumeMount[]): LaunchContext {
   const dataDir = dataDirIn(place.instanceDir, place.runAs)
   const port = backendPort(image.ports[0])
   // The daemon's own environment (which may hold a token) is not passed on.
@@ -49,6 +64,8 @@ export function launchContextOf(record: InstanceRecord, image: ResolvedImage, pl
     UKC_INSTANCE_UUID: record.uuid,
     UKC_METRO: 'local',
     UKC_HOSTS_FILE: place.hostsFile,
+    ...volumeEnvironment(volumes),
   }
-  return {uuid: record.uuid, name: record.name, dataDir, listenHost: record.backend_ip, port, env, args: record.args, runAs: place.runAs, console: place.console}
+  const guestDir = (guestPath: string): string => volumePathOf(volumes, guestPath) ?? ownDir(dataDir, guestPath, place.runAs)
+  return {uuid: record.uuid, name: record.name, dataDir, listenHost: record.backend_ip, port, env, args: record.args, runAs: place.runAs, volumes, guestDir, console: place.console}
 }

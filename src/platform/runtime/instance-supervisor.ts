@@ -15,6 +15,7 @@ import type {RunAs} from './identity.js'
 import {exitCodeOf, type Exit, type InstanceProcess} from './instance-process.js'
 import {causeOf, decide, type Decision, type Effect, type InstanceEvent, type StopCause, type SupervisedState} from './instance-transitions.js'
 import type {LaunchPlan} from './launch.js'
+import type {VolumeMount} from '../volumes/index.js'
 import {backendPort} from './ports.js'
 import {RestartSchedule} from './restart-schedule.js'
 import {StateWaiter} from './state-waiter.js'
@@ -56,6 +57,8 @@ export interface SupervisorOptions {
   changed(): void
   /** The instance is stopped for good (not after a platform stop or a removal): delete-on-stop. */
   settled(): void
+  /** Mounts the instance's volumes for a boot (see RuntimeOptions.mountVolumes). */
+  mountVolumes(): Promise<VolumeMount[]>
 }
 
 export class InstanceSupervisor {
@@ -294,7 +297,7 @@ export class InstanceSupervisor {
     const record = this.options.record()
     if (!record) return // removed meanwhile
     const {catalog, instanceDir, hostsFile, runAs, timings} = this.options
-    const place = {instanceDir, hostsFile, runAs, console: (text: string) => this.log().append(text)}
+    const place = {instanceDir, hostsFile, runAs, console: (text: string) => this.log().append(text), mountVolumes: this.options.mountVolumes}
     const input = {record, catalog, bootTimeoutMs: timings.bootTimeoutMs, endpoints: this.endpoints, place, retiring: this.retiring, output: (chunk: Buffer) => this.log().append(chunk)}
     const outcome = await bootInstance(input, abort.signal, (spawned) => this.adopt(spawned))
     if (outcome.kind === 'ready') {

@@ -8,10 +8,11 @@ import path from 'node:path'
 import {NotFoundError} from '../../api/errors.js'
 import {writeHostsFile} from '../network/hosts-file.js'
 import type {BackendAddress, ConnectionTracker, InstanceRecord, InstanceState, Logger, UserRecord} from '../types.js'
+import type {VolumeMount} from '../volumes/index.js'
 import {BuiltinPrograms, PROGRAMS_DIR} from './builtin-programs.js'
 import {ImageCatalog} from './catalog.js'
 import {ConsoleLog, type LogWindow} from './console-log.js'
-import {instanceIdentity, platformIsPrivileged} from './identity.js'
+import {instanceIdentity, platformIsPrivileged, type RunAs} from './identity.js'
 import {InstanceSupervisor, type RuntimeTimings, type StopOptions} from './instance-supervisor.js'
 import {HEALTHY_AFTER_MS} from './restart-policy.js'
 
@@ -32,6 +33,8 @@ export interface RuntimeOptions {
   timings?: Partial<RuntimeTimings>
   /** The project whose built-in image programs are installed (default: this package). */
   projectRoot?: string
+  /** Mounts the instance's volumes before a boot, for `runAs`; rejects with the reason (none: no volumes). */
+  mountVolumes?(record: InstanceRecord, runAs: RunAs | undefined): Promise<VolumeMount[]>
 }
 
 /** How long a graceful stop may take before the process group is killed. */
@@ -141,6 +144,11 @@ export class Runtime implements ConnectionTracker {
     return log.read(offset, limit)
   }
 
+  /** Adds a line from the platform to the instance's console log (`ukc: …`). */
+  note(uuid: string, line: string): void {
+    this.supervisors.get(uuid)?.log().append(`ukc: ${line}\n`)
+  }
+
   connections(uuid: string): number {
     return this.supervisors.get(uuid)?.connections.open ?? 0
   }
@@ -189,9 +197,10 @@ export class Runtime implements ConnectionTracker {
     const record = this.record(uuid)
     const user = this.options.user(record.user)
     if (!user) throw new NotFoundError(`no user ${record.user} for instance ${record.name}`)
+    const runAs = instanceIdentity(user)
     supervisor = new InstanceSupervisor({
       uuid,
-      runAs: instanceIdentity(user),
+      runAs,
       networkIndex: user.index,
       privateIp: record.private_ip,
       instanceDir: this.instanceDir(uuid),
@@ -204,6 +213,10 @@ export class Runtime implements ConnectionTracker {
       update: (patch) => this.update(uuid, patch),
       changed: () => this.events.emit(`state:${uuid}`),
       settled: () => this.options.onStopped(uuid),
+      mountVolumes: async () => {
+        const current = this.options.get(uuid)
+        return current && current.volumes.length > 0 && this.options.mountVolumes ? this.options.mountVolumes(current, runAs) : []
+      },
     })
     this.supervisors.set(uuid, supervisor)
     return supervisor

@@ -1,7 +1,10 @@
 // `postgres:*`: the host's PostgreSQL, configured like the official container image:
 // POSTGRES_PASSWORD (required unless POSTGRES_HOST_AUTH_METHOD=trust), POSTGRES_USER (default
-// postgres), POSTGRES_DB (default = user), POSTGRES_INITDB_ARGS. First boot runs initdb into the
-// instance's data dir; later boots reuse it. Listens on the backend IP, sockets in the data dir.
+// postgres), POSTGRES_DB (default = user), POSTGRES_INITDB_ARGS, PGDATA (default
+// /var/lib/postgresql/data: a volume mounted there, or above it, holds the database; without one the
+// instance's data dir does). The first boot on an empty data directory runs initdb; later boots, and
+// later instances on the same volume, use that database. Listens on the backend IP, sockets in the
+// instance's data dir.
 import {spawn} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -9,8 +12,14 @@ import path from 'node:path'
 import {requireBinary} from '../host-binaries.js'
 import {LaunchError, type LaunchContext, type LaunchPlan} from '../launch.js'
 import {giveTo} from '../identity.js'
+import {volumeCovering, volumePathOf} from '../../volumes/index.js'
 
 export const POSTGRES_PORT = 5432
+/** Where the official image keeps the database (its PGDATA default). */
+export const POSTGRES_DATA = '/var/lib/postgresql/data'
+/** initdb runs here, inside the data directory, before its result moves up (see ensureDatabase). */
+const STAGING = '.ukc-initdb'
+const STAGED = '.ukc-initdb-complete'
 
 export interface PostgresBinaries {
   postgres: string
@@ -91,18 +100,47 @@ async function initialize(binaries: PostgresBinaries, pgdata: string, context: L
   }
 }
 
+/**
+ * A database in `pgdata` exists iff PG_VERSION does. It is made atomically, so that a crash never
+ * leaves a volume that looks initialised but is not: initdb and the database creation run in
+ * `<pgdata>/.ukc-initdb`, which is then marked complete and its entries moved up, PG_VERSION last.
+ * A complete staging dir found at boot is a move cut short (finished now); an incomplete one is
+ * redone. Other files in a data directory without PG_VERSION are someone else's: refused.
+ */
+async function ensureDatabase(binaries: PostgresBinaries, pgdata: string, guestPath: string, context: LaunchContext): Promise<void> {
+  if (fs.existsSync(path.join(pgdata, 'PG_VERSION'))) return
+  const staging = path.join(pgdata, STAGING)
+  if (!fs.existsSync(path.join(staging, STAGED))) {
+    if (!fs.existsSync(pgdata)) {
+      fs.mkdirSync(pgdata, {recursive: true, mode: 0o700})
+      giveTo(context.runAs, pgdata)
+    }
+    const foreign = fs.readdirSync(pgdata).filter((entry) => entry !== STAGING)
+    if (foreign.length > 0) {
+      throw new LaunchError(
+        `${guestPath} holds files but no database (no PG_VERSION: ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); mount an empty volume there, or one that holds a database`,
+      )
+    }
+    await initialize(binaries, staging, context)
+    fs.writeFileSync(path.join(staging, STAGED), '')
+  }
+  for (const entry of fs.readdirSync(staging)) {
+    if (entry !== 'PG_VERSION' && entry !== STAGED) fs.renameSync(path.join(staging, entry), path.join(pgdata, entry))
+  }
+  fs.renameSync(path.join(staging, 'PG_VERSION'), path.join(pgdata, 'PG_VERSION'))
+  fs.rmSync(staging, {recursive: true, force: true})
+}
+
 export async function launchPostgres(image: string, context: LaunchContext): Promise<LaunchPlan> {
   const binaries = postgresBinaries(image)
-  const pgdata = path.join(context.dataDir, 'pgdata')
+  const guestPath = context.env.PGDATA || POSTGRES_DATA
+  const volume = volumeCovering(context.volumes, guestPath)
+  if (volume?.readonly) throw new LaunchError(`postgres writes to its data directory ${guestPath}, but the volume ${volume.name} is mounted read-only there`)
+  const pgdata = volumePathOf(context.volumes, guestPath) ?? path.join(context.dataDir, 'pgdata')
   const sockets = path.join(context.dataDir, 'run')
   fs.mkdirSync(sockets, {recursive: true})
   giveTo(context.runAs, sockets)
-  // The marker is written only after initdb and database creation both succeeded.
-  const marker = path.join(context.dataDir, '.pg-initialized')
-  if (!fs.existsSync(marker)) {
-    await initialize(binaries, pgdata, context)
-    fs.writeFileSync(marker, '')
-  }
+  await ensureDatabase(binaries, pgdata, guestPath, context)
   // Lock files left by a killed server (after kill -9 of the daemon its pid may linger as a zombie,
   // which Postgres takes for a live postmaster). The runtime killed any old process of this instance.
   fs.rmSync(path.join(pgdata, 'postmaster.pid'), {force: true})
