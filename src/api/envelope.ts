@@ -55,6 +55,10 @@ export function errorForItem(item: ItemStatus & {uuid?: string; name?: string}):
     case ErrorCode.NotAttached:
     case ErrorCode.AutoscaleInstance:
       return new ConflictError(message)
+    case ErrorCode.FailedWrongVMState:
+      return new ConflictError(message, 'the instance is in the wrong state for this; `ukc instance stop` it first if it runs')
+    case ErrorCode.CannotBeUsed:
+      return new ConflictError(message, 'try again in a moment')
     case ErrorCode.AutoscaleConfigured:
       return new ConflictError(message, 'change it with `ukc scale add`/`ukc scale remove`, or start over with `ukc scale reset SERVICE`')
     case ErrorCode.AutoscaleSizeOOR:

@@ -1,5 +1,5 @@
 // Every command that calls the API maps the API's failures to the documented exit codes:
-// 400→2, 401→3, 404 and per-item code 8→4, 409 and per-item codes 15 and 23→5, 503 and refused→7.
+// 400→2, 401→3, 404 and per-item code 8→4, 409 and per-item codes 11, 15, 23 and 24→5, 503 and refused→7.
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
@@ -65,8 +65,10 @@ const HTTP_FAILURES: Array<[number, number]> = [
 
 const ITEM_FAILURES: Array<[number, number]> = [
   [8, 4],
+  [11, 5],
   [15, 5],
   [23, 5],
+  [24, 5],
 ]
 
 describe('exit codes of every API command', () => {
