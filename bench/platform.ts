@@ -4,7 +4,8 @@
 //   gateway HTTPS req/s vs direct req/s            goal ratio ≥ 0.5 (node clients, keep-alive, both sides alike)
 // Bounded: a fixed number of samples and a fixed duration per throughput run. Throughput: a warm-up
 // per side, then direct and gateway alternate ROUNDS times and the medians are compared; the same
-// comparison is printed again with a lean raw-socket client, where the instance bounds direct.
+// comparison is printed again with a raw-socket client that costs almost nothing, where the instance
+// bounds direct.
 import fs from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
@@ -83,7 +84,7 @@ function get(lib: typeof http | typeof https, options: https.RequestOptions): Pr
 
 /**
  * Requests per second over `ms` with CONCURRENCY keep-alive connections, each sending a fixed GET as
- * soon as the previous answer is complete. The same lean client (raw socket, answers framed by
+ * soon as the previous answer is complete. The same raw-socket client (answers framed by
  * Content-Length, as the hello image sends them) measures both sides, so its own cost does not
  * drown the difference between them.
  */
@@ -220,12 +221,12 @@ async function main(): Promise<void> {
     const {direct, gateway} = await compare(clientDirect, clientGateway)
     directAgent.destroy()
     gatewayAgent.destroy()
-    const lean = await compare(runDirect, runGateway)
+    const raw = await compare(runDirect, runGateway)
     lines.push(`direct HTTP req/s:              ${direct.toFixed(0)}`)
     lines.push(`gateway HTTPS req/s:            ${gateway.toFixed(0)}`)
     lines.push(`gateway / direct:               ${(gateway / direct).toFixed(2)}   (goal ≥ 0.5; ${CONCURRENCY} keep-alive node clients, median of ${ROUNDS} alternating ${THROUGHPUT_MS} ms rounds)`)
     // The same comparison with a client that costs almost nothing: the instance, not the client, bounds direct.
-    lines.push(`lean client: direct ${lean.direct.toFixed(0)} req/s, gateway ${lean.gateway.toFixed(0)} req/s, ratio ${(lean.gateway / lean.direct).toFixed(2)}   (raw keep-alive sockets, same concurrency)`)
+    lines.push(`raw-socket client: direct ${raw.direct.toFixed(0)} req/s, gateway ${raw.gateway.toFixed(0)} req/s, ratio ${(raw.gateway / raw.direct).toFixed(2)}   (raw keep-alive sockets, same concurrency)`)
   } finally {
     await stopPlatform(dataDir)
     fs.rmSync(dataDir, {recursive: true, force: true})

@@ -65,16 +65,21 @@ export type Answer = (request: RawRequest) => string | Buffer | 'reset'
  */
 export class RawBackend {
   readonly requests: RawRequest[] = []
+  /** Connections (numbered as in RawRequest) the gateway closed or reset. */
+  readonly closed = new Set<number>()
   private connections = 0
   readonly server: net.Server
   readonly sockets = new Set<net.Socket>()
 
   constructor(answer: Answer) {
     this.server = net.createServer((socket) => {
-      this.sockets.add(socket)
-      socket.on('close', () => this.sockets.delete(socket))
-      socket.on('error', () => socket.destroy())
       const connection = ++this.connections
+      this.sockets.add(socket)
+      socket.on('close', () => {
+        this.sockets.delete(socket)
+        this.closed.add(connection)
+      })
+      socket.on('error', () => socket.destroy())
       let index = 0
       let buf = Buffer.alloc(0)
       socket.on('data', (chunk: Buffer) => {

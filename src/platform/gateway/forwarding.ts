@@ -6,12 +6,13 @@
 import type http from 'node:http'
 
 // Expect ends here too: node's server answers `100 Continue` itself, then the body is forwarded.
-// transfer-encoding stays on requests: node's client frames the forwarded body by it.
-const HOP_BY_HOP_REQUEST = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect'])
+// So does Transfer-Encoding: the client towards the instance frames the body itself (by the
+// Content-Length when there is one, else chunked).
+const HOP_BY_HOP_REQUEST = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect', 'transfer-encoding'])
 // The response's framing and connection management towards the client are node's server's own.
 const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'trailer', 'upgrade'])
-/** An upgrade request keeps what asks for the upgrade. */
-const UPGRADE_HEADERS = new Set(['connection', 'upgrade'])
+/** An upgrade request keeps what asks for the upgrade, and its framing (its bytes go on as they came). */
+const UPGRADE_HEADERS = new Set(['connection', 'upgrade', 'transfer-encoding'])
 /** Set by the gateway (X-Forwarded-For extended), never passed as the client sent them. */
 const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'])
 /** Sent again, once, when a reused instance connection turns out closed: no body, no side effects. */
@@ -40,10 +41,10 @@ export function forwardedRequest(req: http.IncomingMessage, proto: 'http' | 'htt
       if (lower === 'x-forwarded-for') forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value
       continue
     }
+    if (lower === 'content-length' || lower === 'transfer-encoding') hasBody = true
     const kept = upgrade && UPGRADE_HEADERS.has(lower)
     if (!kept && (HOP_BY_HOP_REQUEST.has(lower) || dropped?.has(lower))) continue
     if (lower === 'host') host ??= value
-    else if (lower === 'content-length' || lower === 'transfer-encoding') hasBody = true
     headers.push(name, value)
   }
   const client = req.socket.remoteAddress ?? ''
@@ -60,9 +61,10 @@ export function upgradeHead(req: http.IncomingMessage, proto: 'http' | 'https'):
   return `${head}\r\n`
 }
 
-/** The instance's response headers as the client gets them. */
-export function forwardedResponse(response: http.IncomingMessage): string[] {
-  const raw = response.rawHeaders
+/** The instance's response headers (raw, as the instance-side client read them) as the client gets them. */
+export function forwardedResponse(rawHeaders: ReadonlyArray<Buffer | string>): string[] {
+  // Header bytes stay as they came: node's server writes header strings as latin1.
+  const raw = rawHeaders.map((item) => (typeof item === 'string' ? item : item.toString('latin1')))
   const dropped = listedInConnection(raw)
   const headers: string[] = []
   for (let i = 0; i < raw.length; i += 2) {
@@ -78,7 +80,7 @@ export function safeToRetry(method: string | undefined, hasBody: boolean): boole
 }
 
 /** Header names a Connection header lists (hop-by-hop by that listing); undefined when none. */
-function listedInConnection(raw: string[]): Set<string> | undefined {
+function listedInConnection(raw: readonly string[]): Set<string> | undefined {
   let listed: Set<string> | undefined
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.toLowerCase() !== 'connection') continue

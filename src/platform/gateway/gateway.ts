@@ -7,7 +7,7 @@ import type net from 'node:net'
 import tls from 'node:tls'
 import type {CertificateAuthority} from '../tls/index.js'
 import type {ConnectionTracker, Logger, RouteTable} from '../types.js'
-import {BackendAgents} from './backend-agents.js'
+import {BackendPools} from './backend-pools.js'
 import {Balancer} from './balancer.js'
 import {HttpFront} from './http-front.js'
 import {DEFAULT_LIMITS, type GatewayLimits, httpServerOptions, tlsServerOptions} from './limits.js'
@@ -37,7 +37,7 @@ const DROP_LOG_INTERVAL_MS = 60_000
 
 export class Gateway {
   private readonly balancer: Balancer
-  private readonly agents = new BackendAgents()
+  private readonly pools = new BackendPools()
   private readonly limits: GatewayLimits
   private readonly certificates: SniCertificates
   /** Certificate options of every listener, set by start(). */
@@ -107,7 +107,7 @@ export class Gateway {
     // http.Server and https.Server (a tls.Server) both track their HTTP connections, idle keep-alive ones too.
     for (const server of this.servers.values()) if (server instanceof http.Server || server instanceof https.Server) server.closeAllConnections()
     for (const socket of this.sockets) socket.destroy()
-    this.agents.destroy()
+    this.pools.destroy()
     await Promise.all(closing)
     this.servers.clear()
   }
@@ -118,7 +118,7 @@ export class Gateway {
       secure,
       routes: this.options.routes,
       balancer: this.balancer,
-      agents: this.agents,
+      pools: this.pools,
       httpsPort: () => this.localPorts.get(443) ?? 443,
       log: this.options.log,
       adopt: (socket) => this.track(socket),

@@ -1,13 +1,14 @@
 // The HTTP side of a published port (443 http+tls, 80 http or http+redirect), the gateway's one HTTP
-// forwarding path: node's server towards clients, node's client with keep-alive agents towards
-// instances; per-request routing by SNI/Host and load balancing, X-Forwarded-*, WebSocket upgrades.
+// forwarding path: node's server towards clients, undici pools towards instances (exchange.ts);
+// per-request routing by SNI/Host and load balancing, X-Forwarded-*, WebSocket upgrades.
 import http from 'node:http'
 import net from 'node:net'
 import type tls from 'node:tls'
 import type {GatewayRoute, Logger, RouteTable, ServicePort} from '../types.js'
-import type {BackendAgents} from './backend-agents.js'
+import type {BackendPools} from './backend-pools.js'
 import {type Balancer, GatewayRefusal, type InstanceLease} from './balancer.js'
-import {forwardedRequest, forwardedResponse, safeToRetry, upgradeHead} from './forwarding.js'
+import {Exchange} from './exchange.js'
+import {forwardedRequest, upgradeHead} from './forwarding.js'
 import {fqdnOf, hostWithPort, routeFor} from './host-name.js'
 import {NO_SERVICE, answerHttp, answerRaw, refusalText} from './refusal.js'
 import {joinSockets} from './socket-pair.js'
@@ -17,23 +18,12 @@ export interface HttpFrontOptions {
   secure: boolean
   routes: RouteTable
   balancer: Balancer
-  agents: BackendAgents
+  pools: BackendPools
   /** Where public 443 is served locally, for redirects. */
   httpsPort: () => number
   log: Logger
   /** Sockets taken over by upgrades, so the gateway can close them. */
   adopt: (socket: net.Socket) => void
-}
-
-/** One proxied request: the client side, the instance it went to, and the current backend request. */
-interface Exchange {
-  req: http.IncomingMessage
-  res: http.ServerResponse
-  lease: InstanceLease
-  /** Raw header list for the instance. */
-  headers: string[]
-  hasBody: boolean
-  upstream?: http.ClientRequest
 }
 
 type Target = {route: GatewayRoute; port: ServicePort; host: string} | {redirect: string} | {refused: string}
@@ -97,43 +87,7 @@ export class HttpFront {
     if (typeof lease === 'string') return answerHttp(res, 503, lease)
     if (res.destroyed) return lease.release()
     lease.activity()
-    const exchange: Exchange = {req, res, lease, ...forwardedRequest(req, this.proto)}
-    this.forward(exchange, true)
-    // The response's close (finished, or the client gone) ends the request on the instance; a
-    // request cut short also cuts the backend connection (it cannot be reused mid-exchange).
-    res.once('close', () => {
-      lease.release()
-      if (!res.writableFinished) exchange.upstream?.destroy()
-    })
-  }
-
-  private forward(exchange: Exchange, mayRetry: boolean): void {
-    const {req, res, lease, headers, hasBody} = exchange
-    const upstream = http.request({
-      host: lease.backend.host,
-      port: lease.backend.port,
-      method: req.method,
-      path: req.url,
-      headers,
-      agent: this.options.agents.for(lease.backend),
-    })
-    exchange.upstream = upstream
-    upstream.on('response', (response) => {
-      res.writeHead(response.statusCode ?? 502, response.statusMessage, forwardedResponse(response))
-      response.pipe(res)
-      response.on('error', () => res.destroy())
-    })
-    upstream.on('error', (error: NodeJS.ErrnoException) => {
-      // A kept-alive backend socket can be closed by the backend just as we reuse it; a safe
-      // request without a body is sent again, once, on a fresh connection.
-      if (mayRetry && upstream.reusedSocket && error.code === 'ECONNRESET' && !res.headersSent && safeToRetry(req.method, hasBody)) {
-        return this.forward(exchange, false)
-      }
-      if (!res.headersSent) this.options.log(`gateway: instance ${lease.uuid}: ${error.message}`)
-      answerHttp(res, 502, 'Bad gateway.')
-    })
-    if (hasBody) req.pipe(upstream)
-    else upstream.end()
+    new Exchange(req, res, lease, forwardedRequest(req, this.proto), this.options.pools, this.options.log).start()
   }
 
   private async tunnel(req: http.IncomingMessage, socket: net.Socket, head: Buffer, route: GatewayRoute, port: ServicePort): Promise<void> {
