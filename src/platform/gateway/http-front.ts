@@ -106,8 +106,8 @@ export class HttpFront {
         backend.destroy()
         return lease.release()
       }
-      // The request goes as it came (raw header case and order), plus X-Forwarded-*; then the
-      // two sockets carry the 101 and everything after it untouched.
+      // The request head under forwarding.ts's rules; then the two sockets carry the 101 and
+      // everything after it untouched.
       backend.write(upgradeHead(req, this.proto))
       if (head.length > 0) backend.write(head)
       joinSockets(socket, backend, lease)
