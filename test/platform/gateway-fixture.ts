@@ -187,3 +187,12 @@ export class GatewayFixture {
 export function statuses(text: string): string[] {
   return [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]!)
 }
+
+/** Polls `condition` (each event-loop turn) until it holds; fails after `timeoutMs`. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}

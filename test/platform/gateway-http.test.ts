@@ -7,7 +7,7 @@ import {once} from 'node:events'
 import type http from 'node:http'
 import https from 'node:https'
 import {after, before, beforeEach, describe, it} from 'node:test'
-import {FQDN, GatewayFixture, statuses} from './gateway-fixture.js'
+import {FQDN, GatewayFixture, statuses, until} from './gateway-fixture.js'
 
 const b = (text: string) => Buffer.from(text, 'latin1')
 const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'
@@ -282,11 +282,3 @@ describe('gateway errors', () => {
     }
   })
 })
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-}
