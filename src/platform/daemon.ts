@@ -139,7 +139,7 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
         }
       },
     }
-    const api = new ApiServer(ctx, {host: DEFAULTS.host, port: options.apiPort ?? DEFAULTS.apiPort, tls: ca.issue(['127.0.0.1', 'localhost', '::1'])})
+    const api = new ApiServer(ctx, {host: DEFAULTS.host, port: options.apiPort ?? DEFAULTS.apiPort, tls: await ca.issue(['127.0.0.1', 'localhost', '::1'])})
     await api.start()
     closers.push(() => api.close())
     onStopped = (uuid) => api.router.instances.onStopped(uuid)

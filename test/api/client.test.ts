@@ -141,7 +141,7 @@ describe('ukc through a real CONNECT proxy', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-api-proxy-'))
     const ca = await CertificateAuthority.loadOrCreate(dir, {domain: 'example.test'})
     fs.writeFileSync(path.join(dir, 'ca.pem'), ca.certPem)
-    const {cert, key} = ca.issue(['api.example.test'])
+    const {cert, key} = await ca.issue(['api.example.test'])
     server = https.createServer({cert, key}, (req, res) => {
       seen.push({url: req.url, authorization: req.headers.authorization})
       res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({status: 'success', data: {instances: [{status: 'success', uuid: '5e0ad7b8-5c3e-4d7c-9e0f-2f3a4b5c6d7e', name: 'behind-the-proxy', state: 'running', created_at: new Date().toISOString()}]}}))

@@ -34,7 +34,7 @@ describe('relay handshake against the wrong peer', () => {
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-handshake-'))
     ca = await CertificateAuthority.loadOrCreate(dir, {domain: 'local.localhost'})
-    const {cert, key} = ca.issue([FQDN])
+    const {cert, key} = await ca.issue([FQDN])
     // Stands in for a relay behind TLS: refuses every upgrade as a relay refuses a wrong token.
     tlsServer = https.createServer({cert, key})
     tlsServer.on('upgrade', (_req, socket: net.Socket) => {

@@ -92,7 +92,7 @@ describe('legacy client against a fake relay', () => {
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-legacy-'))
     ca = await CertificateAuthority.loadOrCreate(dir, {domain: 'local.localhost'})
-    const {cert, key} = ca.issue([FQDN])
+    const {cert, key} = await ca.issue([FQDN])
     dataServer = tls.createServer({cert, key, allowHalfOpen: true}, (socket) => {
       let got = Buffer.alloc(0)
       const onData = (chunk: Buffer): void => {

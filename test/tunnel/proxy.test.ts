@@ -71,7 +71,7 @@ describe('relay connection through an HTTP CONNECT proxy', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-proxy-'))
     fx.add(() => fs.rmSync(dir, {recursive: true, force: true}))
     const ca = await CertificateAuthority.loadOrCreate(dir, {domain: 'example.test'})
-    const {cert, key} = ca.issue(['relay.example.test'])
+    const {cert, key} = await ca.issue(['relay.example.test'])
     // TLS in front of the relay, as the platform's gateway is.
     const front = tls.createServer({cert, key}, (socket) => {
       const inner = net.connect({host: '127.0.0.1', port: relay.port})
