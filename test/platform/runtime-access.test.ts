@@ -10,6 +10,7 @@ import {after, describe, it} from 'node:test'
 
 import {InstanceAccessError, instanceAccessProblem, runPlatform} from '../../src/platform/index.js'
 import {projectRoot} from '../../src/platform/runtime/builtin-programs.js'
+import {uidBlock} from '../../src/platform/isolation/index.js'
 import {instanceIdentity, PROGRAMS_DIR, writeProgramBundles} from '../../src/platform/runtime/index.js'
 import {httpGet, RuntimeFixture} from './runtime-fixture.js'
 
@@ -33,24 +34,28 @@ after(() => {
 })
 
 describe('instance identity and access', () => {
-  it('has one identity policy: every user gets the same unprivileged identity today (as root)', {skip: notRoot}, () => {
-    const alice = instanceIdentity({name: 'alice'})
-    assert.ok(alice)
-    assert.notEqual(alice.uid, 0)
-    assert.equal(alice.user, 'nobody')
-    assert.deepEqual(instanceIdentity({name: 'bob'}), alice)
+  it('has one identity policy: each user a uid and gid of their own from the platform\'s block (as root), else nobody', {skip: notRoot}, () => {
+    const uids = uidBlock(3)
+    const alice = instanceIdentity({name: 'alice', index: 0, uids})
+    const bob = instanceIdentity({name: 'bob', index: 5, uids})
+    assert.deepEqual(alice, {uid: uids.first, gid: uids.first, user: `uid ${uids.first}`})
+    assert.deepEqual(bob, {uid: uids.first + 5, gid: uids.first + 5, user: `uid ${uids.first + 5}`})
+    assert.notDeepEqual(instanceIdentity({name: 'alice', index: 0, uids: uidBlock(4)}), alice, 'another platform, other uids')
+    // A platform whose block cannot be used (a user namespace that does not map it) falls back to nobody.
+    assert.equal(instanceIdentity({name: 'alice', index: 0})?.user, 'nobody')
+    assert.deepEqual(instanceIdentity({name: 'bob', index: 5}), instanceIdentity({name: 'alice', index: 0}))
   })
 
   it('runs hello from a project copy in a 0700 directory (only its dist/ bundles, as an installed package)', async () => {
     const project = privateDir('ukc-project-')
     await writeProgramBundles(projectRoot(), path.join(project, 'dist', 'images'))
-    const fixture = new RuntimeFixture(undefined, {projectRoot: project})
+    const fixture = await RuntimeFixture.create(undefined, {projectRoot: project})
     try {
       const alice = fixture.user('alice', 7)
       const record = fixture.instance(alice, 'hello')
       await fixture.runtime.start(record.uuid)
       assert.equal((await httpGet(record.private_ip, 8080)).body, `Hello from ${record.name}\n`)
-      const runAs = instanceIdentity(alice)
+      const runAs = fixture.runtime.identityOf(alice)
       if (runAs) {
         assert.equal(uidOf(fixture.get(record.uuid).pid as number), runAs.uid)
         // The point: the instance user cannot read the project itself.
@@ -73,12 +78,13 @@ describe('instance identity and access', () => {
     const problem = instanceAccessProblem(dataDir, [{name: 'local'}])
     assert.ok(problem)
     assert.equal(problem.includes('\n'), false, 'one line')
-    assert.match(problem, new RegExp(`cannot enter ${parent}, which holds the data dir ${dataDir}`))
+    assert.match(problem, new RegExp(`^instance processes run as uid \\d+ and cannot enter ${parent}, which holds the data dir ${dataDir}`), 'names the uid it checked')
     assert.match(problem, new RegExp(`such as the default /var/lib/ukc/local, or chmod o\\+x ${parent}$`))
 
     await assert.rejects(runPlatform({dataDir, apiPort: 0, gatewayPort: 0, log: () => {}}), (error: Error) => {
       assert.ok(error instanceof InstanceAccessError)
-      assert.equal(error.message, problem)
+      // The uid is the block the data dir would get: another platform may claim that one meanwhile.
+      assert.equal(error.message.replace(/uid \d+/, 'uid N'), problem.replace(/uid \d+/, 'uid N'))
       return true
     })
     assert.equal(fs.existsSync(dataDir), false, 'nothing was created')

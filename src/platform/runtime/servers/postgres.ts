@@ -1,7 +1,9 @@
 // `postgres:*`: the host's PostgreSQL, configured like the official container image:
 // POSTGRES_PASSWORD (required unless POSTGRES_HOST_AUTH_METHOD=trust), POSTGRES_USER (default
 // postgres), POSTGRES_DB (default = user), POSTGRES_INITDB_ARGS. First boot runs initdb into the
-// instance's data dir; later boots reuse it. Listens on the backend IP, sockets in the data dir.
+// instance's data dir; later boots reuse it. Listens on the backend IP, its Unix socket in the
+// instance's 0700 data dir; local logins need the password as well (never `trust`, unless the user
+// asked for POSTGRES_HOST_AUTH_METHOD=trust).
 import {spawn} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -9,6 +11,7 @@ import path from 'node:path'
 import {requireBinary} from '../host-binaries.js'
 import {LaunchError, type LaunchContext, type LaunchPlan} from '../launch.js'
 import {giveTo} from '../identity.js'
+import {withPasswdEntry} from './nss-wrapper.js'
 
 export const POSTGRES_PORT = 5432
 
@@ -33,15 +36,20 @@ function postmasterReady(pgdata: string): boolean {
   }
 }
 
+/** How clients authenticate, over TCP and the Unix socket alike. */
+function authMethod(env: Record<string, string>): string {
+  return env.POSTGRES_HOST_AUTH_METHOD || 'scram-sha-256'
+}
+
 function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`
 }
 
-function run(command: string, args: string[], context: LaunchContext, input?: string): Promise<void> {
+function run(command: string, args: string[], context: LaunchContext, env: Record<string, string>, input?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: context.dataDir,
-      env: context.env,
+      env,
       uid: context.runAs?.uid,
       gid: context.runAs?.gid,
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -57,10 +65,10 @@ function run(command: string, args: string[], context: LaunchContext, input?: st
   })
 }
 
-async function initialize(binaries: PostgresBinaries, pgdata: string, context: LaunchContext): Promise<void> {
+async function initialize(image: string, binaries: PostgresBinaries, pgdata: string, context: LaunchContext): Promise<void> {
   const env = context.env
   const password = env.POSTGRES_PASSWORD ?? ''
-  const method = env.POSTGRES_HOST_AUTH_METHOD || 'scram-sha-256'
+  const method = authMethod(env)
   if (!password && method !== 'trust') {
     throw new LaunchError(
       'Database is uninitialized and superuser password is not specified. You must specify POSTGRES_PASSWORD to a non-empty value for the superuser, or set POSTGRES_HOST_AUTH_METHOD=trust to allow all connections without a password.',
@@ -73,36 +81,58 @@ async function initialize(binaries: PostgresBinaries, pgdata: string, context: L
   fs.writeFileSync(pwfile, `${password}\n`, {mode: 0o600})
   giveTo(context.runAs, pwfile)
   context.console('ukc: initializing the database (first boot)\n')
+  await withPasswdEntry(context.runAs, context.dataDir, image, async (passwd) => {
+    const stepEnv = {...env, ...passwd}
+    try {
+      const extra = (env.POSTGRES_INITDB_ARGS ?? '').split(/\s+/).filter(Boolean)
+      await run(
+        binaries.initdb,
+        ['-D', pgdata, `--username=${user}`, `--pwfile=${pwfile}`, `--auth-local=${method}`, `--auth-host=${method}`, '--encoding=UTF8', '--no-sync', ...extra],
+        context,
+        stepEnv,
+      )
+    } finally {
+      fs.rmSync(pwfile, {force: true})
+    }
+    // Like the official image: password auth (or trust) from any address, since clients reach the
+    // server through the platform's endpoints and the gateway.
+    fs.appendFileSync(path.join(pgdata, 'pg_hba.conf'), `\nhost all all all ${method}\n`)
+    if (database !== 'postgres') {
+      await run(binaries.postgres, ['--single', '-D', pgdata, 'postgres'], context, stepEnv, `CREATE DATABASE ${quoteIdentifier(database)};\n`)
+    }
+  })
+}
+
+/**
+ * Data dirs made before local logins needed a password have `local … trust` lines in pg_hba.conf:
+ * they get the instance's method instead (what initdb writes today).
+ */
+function requirePasswordLocally(pgdata: string, method: string): void {
+  if (method === 'trust') return
+  const file = path.join(pgdata, 'pg_hba.conf')
+  let text: string
   try {
-    const extra = (env.POSTGRES_INITDB_ARGS ?? '').split(/\s+/).filter(Boolean)
-    await run(
-      binaries.initdb,
-      ['-D', pgdata, `--username=${user}`, `--pwfile=${pwfile}`, '--auth-local=trust', `--auth-host=${method}`, '--encoding=UTF8', '--no-sync', ...extra],
-      context,
-    )
-  } finally {
-    fs.rmSync(pwfile, {force: true})
+    text = fs.readFileSync(file, 'utf8')
+  } catch {
+    return
   }
-  // Like the official image: password auth (or trust) from any address, since clients reach the
-  // server through the platform's endpoints and the gateway.
-  fs.appendFileSync(path.join(pgdata, 'pg_hba.conf'), `\nhost all all all ${method}\n`)
-  if (database !== 'postgres') {
-    await run(binaries.postgres, ['--single', '-D', pgdata, 'postgres'], context, `CREATE DATABASE ${quoteIdentifier(database)};\n`)
-  }
+  const fixed = text.replace(/^(local\s.*\s)trust(\s*)$/gm, `$1${method}$2`)
+  if (fixed !== text) fs.writeFileSync(file, fixed)
 }
 
 export async function launchPostgres(image: string, context: LaunchContext): Promise<LaunchPlan> {
   const binaries = postgresBinaries(image)
   const pgdata = path.join(context.dataDir, 'pgdata')
   const sockets = path.join(context.dataDir, 'run')
-  fs.mkdirSync(sockets, {recursive: true})
+  fs.mkdirSync(sockets, {recursive: true, mode: 0o700})
   giveTo(context.runAs, sockets)
   // The marker is written only after initdb and database creation both succeeded.
   const marker = path.join(context.dataDir, '.pg-initialized')
   if (!fs.existsSync(marker)) {
-    await initialize(binaries, pgdata, context)
+    await initialize(image, binaries, pgdata, context)
     fs.writeFileSync(marker, '')
   }
+  requirePasswordLocally(pgdata, authMethod(context.env))
   // Lock files left by a killed server (after kill -9 of the daemon its pid may linger as a zombie,
   // which Postgres takes for a live postmaster). The runtime killed any old process of this instance.
   fs.rmSync(path.join(pgdata, 'postmaster.pid'), {force: true})
