@@ -7,6 +7,7 @@ export {
   UID_REGISTRY,
   UIDS_PER_BLOCK,
   claimUidBlock,
+  mapCovers,
   plannedUidBlock,
   recordedBlock,
   releaseUidBlock,

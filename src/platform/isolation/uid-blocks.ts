@@ -190,6 +190,15 @@ export async function releaseUidBlock(dataDir: string, registry = UID_REGISTRY):
   }
 }
 
+/** Whether a user namespace map (/proc/self/uid_map's text: `inside outside count` lines) covers the block. */
+export function mapCovers(map: string, block: UidBlock): boolean {
+  return map
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number))
+    .some(([inside = 0, , count = 0]) => inside <= block.first && block.last < inside + count)
+}
+
 /** Why this process cannot give the block's uids and gids to processes (a user namespace's map), or undefined. */
 export function unusableReason(block: UidBlock): string | undefined {
   for (const map of ['uid_map', 'gid_map']) {
@@ -199,12 +208,7 @@ export function unusableReason(block: UidBlock): string | undefined {
     } catch {
       continue // no user namespaces here
     }
-    const mapped = text
-      .trim()
-      .split('\n')
-      .map((line) => line.trim().split(/\s+/).map(Number))
-      .some(([inside, , count]) => inside <= block.first && block.last < inside + count)
-    if (!mapped) return `ids ${block.first}-${block.last} are not mapped in this user namespace (/proc/self/${map})`
+    if (!mapCovers(text, block)) return `ids ${block.first}-${block.last} are not mapped in this user namespace (/proc/self/${map})`
   }
   return undefined
 }
