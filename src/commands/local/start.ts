@@ -66,9 +66,9 @@ export default class LocalStart extends BaseCommand<typeof LocalStart> {
     return result
   }
 
-  /** What the platform cannot enforce between its users (not root, no nftables), one line each. */
+  /** What the platform cannot enforce between its users (not root, no nftables), one line each (unwrapped). */
   private warnLimits(info: PlatformInfo): void {
-    for (const limit of info.limits ?? []) this.warn(limit)
+    for (const limit of info.limits ?? []) this.note(`Warning: ${limit}`)
   }
 
   private resultOf(info: PlatformInfo, started: boolean): LocalStartResult {

@@ -30,12 +30,20 @@ export interface IsolationOptions {
   registry?: string
 }
 
+function platformUser(): string {
+  try {
+    return os.userInfo().username
+  } catch {
+    return `uid ${process.getuid?.()}` // no passwd entry
+  }
+}
+
 const NOT_ISOLATED = 'files, processes and private addresses are not isolated between users'
 
 export async function isolateTenants(options: IsolationOptions): Promise<TenantIsolation> {
   const none = (limits: string[]): TenantIsolation => ({limits, close: async () => {}})
   if (process.getuid?.() !== 0) {
-    const who = os.userInfo().username
+    const who = platformUser()
     return none(options.users > 1 ? [`the platform does not run as root, so every user's instances run as ${who}: ${NOT_ISOLATED}, and instances reach the host's loopback services; start it as root to isolate users`] : [])
   }
   let uids: UidBlock
