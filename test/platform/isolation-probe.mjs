@@ -8,6 +8,7 @@
 //   http {host, port, localAddress?}      GET / → the body
 //   pg {socket}           a Postgres startup message over a Unix socket (user postgres): what the
 //                         server answers first — "authenticated" (no password asked) or "password requested"
+import {Buffer} from 'node:buffer'
 import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
