@@ -8,7 +8,8 @@ import os from 'node:os'
 import path from 'node:path'
 import {after, describe, it} from 'node:test'
 
-import {BLOCK_RECORD, claimUidBlock, mapCovers, plannedUidBlock, recordedBlock, uidBlock} from '../../src/platform/isolation/index.js'
+import {BLOCK_RECORD, claimUidBlock, isolateTenants, mapCovers, plannedUidBlock, recordedBlock, uidBlock} from '../../src/platform/isolation/index.js'
+import {instanceIdentity} from '../../src/platform/runtime/index.js'
 
 const temps: string[] = []
 function tempDir(prefix: string): string {
@@ -91,6 +92,16 @@ describe('uid blocks', () => {
       await exited
     }
     assert.equal((await claimUidBlock(dataDir('later'), registry)).number, gone.number, 'reclaimed once the process is gone')
+  })
+
+  it('falls back to nobody, said in one line, when no block can be had (as root)', {skip: process.getuid?.() !== 0 && 'the fallback is a root platform\u2019s'}, async () => {
+    const {dataDir} = machine()
+    const isolation = await isolateTenants({dataDir: dataDir('p'), users: 2, registry: '/dev/null/uid-blocks'})
+    assert.equal(isolation.uids, undefined)
+    assert.equal(isolation.firewall, undefined)
+    assert.equal(isolation.limits.length, 1)
+    assert.match(isolation.limits[0] as string, /^no uid block for per-user instance uids \(.*\), so every user's instances run as nobody: files, processes and private addresses are not isolated between users$/)
+    assert.equal(instanceIdentity({name: 'alice', index: 0, uids: isolation.uids})?.user, 'nobody')
   })
 
   it('knows whether a user namespace maps a block', () => {

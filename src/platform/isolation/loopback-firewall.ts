@@ -55,7 +55,7 @@ export class LoopbackFirewall {
     await this.queue.apply(`delete element inet ${this.table} admitted { ${elements(admission)} }`)
   }
 
-  /** Removes the table (at platform stop): after pending changes, so none recreates nothing. */
+  /** Removes the table (at platform stop), once the changes already queued have been applied. */
   async remove(): Promise<void> {
     await this.queue.idle()
     this.admitted.clear()

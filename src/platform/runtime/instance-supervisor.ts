@@ -81,15 +81,9 @@ export class InstanceSupervisor {
   private readonly restarts: RestartSchedule
 
   constructor(private readonly options: SupervisorOptions) {
-    const {firewall, runAs} = options
-    this.endpoints = new InstanceEndpoints({
-      instanceUuid: options.uuid,
-      networkIndex: options.networkIndex,
-      host: options.privateIp,
-      tracker: options.tracker,
-      log: options.log,
-      admission: firewall && runAs ? {firewall, uid: runAs.uid, addresses: [options.privateIp, options.backendIp]} : undefined,
-    })
+    const {firewall, runAs, privateIp: host} = options
+    const admission = firewall && runAs ? {firewall, uid: runAs.uid, addresses: [host, options.backendIp]} : undefined
+    this.endpoints = new InstanceEndpoints({instanceUuid: options.uuid, networkIndex: options.networkIndex, host, tracker: options.tracker, log: options.log, admission})
     this.restarts = new RestartSchedule({
       healthyAfterMs: options.timings.healthyAfterMs,
       due: () => this.dispatch({type: 'restartDue'}),
@@ -364,5 +358,4 @@ export class InstanceSupervisor {
   private notRunning(): Error {
     return new Error(`instance ${this.options.record()?.name ?? this.options.uuid} is not running`)
   }
-
 }
