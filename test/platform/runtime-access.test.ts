@@ -72,6 +72,56 @@ describe('instance identity and access', () => {
     }
   })
 
+  it("keeps an instance's files to its user: data dir 0700 theirs; instance dir, console log and hosts file the platform's, readable by their group only", {skip: notRoot}, async () => {
+    const fixture = await RuntimeFixture.create()
+    try {
+      const talker = "console.log('hello'); require('http').createServer((q, r) => r.end()).listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST)"
+      fs.writeFileSync(path.join(fixture.dataDir, 'images.json'), JSON.stringify({'talker:latest': {command: [process.execPath, '-e', talker], port: 8080}}))
+      const alice = fixture.user('alice', 6)
+      const record = fixture.instance(alice, 'talker')
+      await fixture.runtime.start(record.uuid)
+      await fixture.until('its first console line', () => fixture.runtime.logs(record.uuid, 0, 100).output.length > 0)
+      const runAs = fixture.runtime.identityOf(alice)
+      assert.ok(runAs && runAs.uid !== 0 && runAs.user !== 'nobody', 'a uid of her own')
+      const owner = (file: string) => {
+        const stat = fs.statSync(file)
+        return {mode: stat.mode & 0o777, uid: stat.uid, gid: stat.gid}
+      }
+      const dir = fixture.runtime.instanceDir(record.uuid)
+      const hosts = fixture.runtime.hostsFile(alice.uuid)
+      assert.deepEqual(owner(path.join(dir, 'data')), {mode: 0o700, uid: runAs.uid, gid: runAs.gid})
+      assert.deepEqual(owner(dir), {mode: 0o750, uid: 0, gid: runAs.gid})
+      assert.deepEqual(owner(path.join(dir, 'console.log')), {mode: 0o640, uid: 0, gid: runAs.gid})
+      assert.deepEqual(owner(hosts), {mode: 0o640, uid: 0, gid: runAs.gid})
+      assert.deepEqual(owner(path.dirname(hosts)), {mode: 0o750, uid: 0, gid: runAs.gid})
+      for (const shared of [fixture.dataDir, path.join(fixture.dataDir, 'instances'), path.join(fixture.dataDir, 'networks')]) {
+        assert.equal(owner(shared).mode & 0o077, 0o011, `${shared}: others pass through, never list`)
+      }
+      await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 0, reason: 'user'})
+    } finally {
+      await fixture.close()
+    }
+  })
+
+  it('gives an instance data dir made under an earlier identity (nobody, another uid block) to its uid at boot', {skip: notRoot}, async () => {
+    const fixture = await RuntimeFixture.create()
+    try {
+      const alice = fixture.user('alice', 5)
+      const record = fixture.instance(alice, 'hello')
+      const data = path.join(fixture.runtime.instanceDir(record.uuid), 'data')
+      fs.mkdirSync(path.join(data, 'inner'), {recursive: true})
+      fs.writeFileSync(path.join(data, 'inner', 'file'), 'made as nobody')
+      for (const file of [data, path.join(data, 'inner'), path.join(data, 'inner', 'file')]) fs.chownSync(file, 65_534, 65_534)
+      await fixture.runtime.start(record.uuid)
+      const runAs = fixture.runtime.identityOf(alice)
+      assert.ok(runAs)
+      for (const file of [data, path.join(data, 'inner'), path.join(data, 'inner', 'file')]) assert.equal(fs.statSync(file).uid, runAs.uid, file)
+      await fixture.runtime.stop(record.uuid, {force: false, drainTimeoutMs: 0, reason: 'user'})
+    } finally {
+      await fixture.close()
+    }
+  })
+
   it('refuses a data dir under a directory the instance user cannot enter, in one line that says what to do', {skip: notRoot}, async () => {
     const parent = privateDir('ukc-parent-')
     const dataDir = path.join(parent, 'p')
