@@ -21,11 +21,23 @@ after(() => {
   for (const dir of temps) fs.rmSync(dir, {recursive: true, force: true})
 })
 
-/** A registry and a place for data dirs. */
+/** Blocks real platforms on this machine may use while these tests run (the registry hands out the lowest free ones). */
+const HELD_ELSEWHERE = 64
+
+/**
+ * A registry and a place for data dirs. The uid space is the machine's: a block that a real platform
+ * uses right now (its processes run under it) is busy for this registry too. So the first blocks are
+ * held by a live data dir of their own, and the tests' claims start above them.
+ */
 function machine(): {registry: string; dataDir: (name: string) => string} {
   const root = tempDir('ukc-uids-')
+  const registry = path.join(root, 'registry')
+  const holder = path.join(root, 'holder')
+  fs.mkdirSync(holder)
+  fs.mkdirSync(registry)
+  for (let number = 0; number < HELD_ELSEWHERE; number++) fs.writeFileSync(path.join(registry, String(number)), `${holder}\n`)
   return {
-    registry: path.join(root, 'registry'),
+    registry,
     dataDir: (name) => {
       const dir = path.join(root, name)
       fs.mkdirSync(dir, {recursive: true})
