@@ -10,6 +10,7 @@ import {Gateway} from './gateway/index.js'
 import {INFO_FILE, type PlatformInfo} from '../local/info.js'
 import {selfIdentity} from '../local/liveness.js'
 import {assertInstanceAccess} from './instance-access.js'
+import {isolateTenants} from './isolation/index.js'
 import {Runtime} from './runtime/index.js'
 import {killStaleProcess} from './runtime/stale-process.js'
 import {Store, USER_NAME, writeFileDurably} from './store/index.js'
@@ -32,6 +33,8 @@ export interface PlatformOptions {
   log?: Logger
   /** How volumes are stored (default `auto`: ext4 images when root, else directories; tests force one). */
   volumeBackend?: 'auto' | VolumeBackend
+  /** The machine-wide uid registry (default /var/lib/ukc/uid-blocks; tests of the registry use their own). */
+  uidRegistry?: string
 }
 
 export interface RunningPlatform {
@@ -82,7 +85,11 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
     const store = new Store(dataDir)
     const wanted = options.users?.length ? options.users : store.listUsers().length === 0 ? [DEFAULTS.user] : []
     await store.ensureUsers([...new Set(wanted)])
-    assertInstanceAccess(dataDir, store.listUsers())
+    // Per-user uids and the kernel's rules for the private network, before any instance runs.
+    const isolation = await isolateTenants({dataDir, users: store.listUsers().length, registry: options.uidRegistry})
+    closers.push(() => isolation.close())
+    for (const limit of isolation.limits) log(`isolation: ${limit}`)
+    assertInstanceAccess(dataDir, store.listUsers().map((user) => ({...user, uids: isolation.uids})))
     await recover(store, log)
 
     // Volumes: what a killed daemon left mounted is unmounted first; closed after the instances stop.
@@ -111,6 +118,8 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
       update: (uuid, patch) => store.updateInstance(uuid, patch),
       onStopped: (uuid) => onStopped(uuid),
       mountVolumes: (record, runAs) => instanceVolumes.mount(record, runAs),
+      uids: isolation.uids,
+      firewall: isolation.firewall,
     })
     closers.push(() => runtime.shutdown())
     for (const user of store.listUsers()) runtime.refreshNames(user.uuid)
@@ -155,6 +164,7 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
       gateway: {host: DEFAULTS.host, ports: gateway.ports()},
       users: store.listUsers().map((u) => ({name: u.name, token: u.token})),
       startedAt: new Date().toISOString(),
+      ...(isolation.limits.length > 0 ? {limits: isolation.limits} : {}),
     }
     await writeInfo(dataDir, info)
     closers.push(() => fs.rmSync(path.join(dataDir, INFO_FILE), {force: true}))
@@ -182,6 +192,7 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
           await runtime.shutdown()
           await volumes.close()
           await gateway.close()
+          await isolation.close()
           await store.flush()
           fs.rmSync(path.join(dataDir, INFO_FILE), {force: true})
           release()

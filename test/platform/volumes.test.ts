@@ -23,7 +23,7 @@ import {
 
 const root = process.getuid?.() === 0
 const ext4 = root && findBinary('mkfs.ext4') !== undefined && findBinary('mount') !== undefined
-const runAs = instanceIdentity({name: 'alice'})
+const runAs = instanceIdentity({name: 'alice', index: 0})
 const MiB = 1024 * 1024
 
 function writeError(file: string, bytes: number): string | undefined {

@@ -1,4 +1,4 @@
-// What an instance process is given: its data dir (HOME and cwd, owned by the instance identity)
+// What an instance process is given: its data dir (HOME and cwd, owned by the instance identity, 0700)
 // and its environment — image defaults, then the instance's env, then the platform's variables
 // (which win, so PORT and UKC_LISTEN_HOST always say where to listen).
 import fs from 'node:fs'
@@ -7,17 +7,21 @@ import path from 'node:path'
 import type {InstanceRecord} from '../types.js'
 import {type VolumeMount, volumeEnvironment, volumePathOf} from '../volumes/index.js'
 import type {ResolvedImage} from './catalog.js'
-import {giveTo, type RunAs} from './identity.js'
+import {giveTo, giveTreeTo, makeReadableDir, type RunAs} from './identity.js'
 import type {LaunchContext} from './launch.js'
 import {backendPort} from './ports.js'
 
+/** The instance dir (the platform's, 0750 to the instance's group) and its data dir (the instance's, 0700). */
 function dataDirIn(instanceDir: string, runAs: RunAs | undefined): string {
+  makeReadableDir(runAs, instanceDir)
   const dir = path.join(instanceDir, 'data')
-  if (!fs.existsSync(dir)) {
-    fs.mkdirSync(instanceDir, {recursive: true, mode: 0o755}) // the instance identity passes through
+  if (fs.existsSync(dir)) {
+    giveTreeTo(runAs, dir) // made under an earlier identity (nobody, or another uid block)
+  } else {
     fs.mkdirSync(dir, {mode: 0o700})
     giveTo(runAs, dir)
   }
+  fs.chmodSync(dir, 0o700)
   return dir
 }
 
