@@ -9,7 +9,7 @@ export interface ClientOptions {
   baseUrl: string
   /** base64(`user:secret`); validated here, sent as the Bearer credential. */
   token: string
-  /** Extra trusted CA (PEM), for the local platform. */
+  /** The only CA (PEM) to trust instead of the system roots: the local platform's (see cli/target.ts). */
   ca?: string
   timeoutMs?: number
   /** Attempts for idempotent calls on network errors and 502/503/504 (default 3). */

@@ -14,6 +14,6 @@ export {PROXY_HINT, type ProxyRoute, isLoopbackHost, proxyFor, proxyRoute} from 
 export * from './purge.js'
 export * from './services.js'
 export {type Credentials, decodeToken, displayUser, encodeToken} from './token.js'
-export {loopbackAwareLookup, trustedRoots} from './transport.js'
+export {loopbackAwareLookup} from './transport.js'
 export * from './types.js'
 export * from './volumes.js'

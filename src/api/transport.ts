@@ -2,7 +2,6 @@ import dns from 'node:dns'
 import http from 'node:http'
 import https from 'node:https'
 import type {LookupFunction} from 'node:net'
-import tls from 'node:tls'
 
 import {NetworkError} from './errors.js'
 import {PROXY_HINT, type ProxyRoute, isLoopbackHost, proxyRoute} from './proxy.js'
@@ -13,7 +12,10 @@ export interface HttpRequest {
   headers: Record<string, string>
   body?: string
   timeoutMs: number
-  /** Extra CA certificates (PEM) trusted besides the system roots, e.g. the local platform's CA. */
+  /**
+   * The one CA (PEM) to trust instead of the system roots: the local platform's, whose API is signed
+   * by its own CA alone (target.ts decides). Unset: the system roots.
+   */
   ca?: string
   signal?: AbortSignal
 }
@@ -39,18 +41,6 @@ export const loopbackAwareLookup: LookupFunction = (hostname, options, callback)
   dns.lookup(hostname, options, callback)
 }
 
-const rootsWith = new Map<string, string[]>()
-/** System roots plus an extra CA: node's `ca` option replaces the roots, so both are passed. */
-export function trustedRoots(ca?: string): string[] | undefined {
-  if (!ca) return undefined
-  let roots = rootsWith.get(ca)
-  if (!roots) {
-    roots = [...tls.rootCertificates, ca]
-    rootsWith.set(ca, roots)
-  }
-  return roots
-}
-
 /**
  * One HTTP exchange over node:http(s), through the environment's proxy when it names one (proxy.ts);
  * every failure to get an answer is a NetworkError naming the URL (and the proxy).
@@ -69,7 +59,8 @@ export async function send(request: HttpRequest): Promise<HttpResponse> {
         method: request.method,
         headers,
         lookup: loopbackAwareLookup,
-        ...(isHttps ? {ca: trustedRoots(request.ca)} : {}),
+        // node's `ca` replaces the system roots: a secure context without them is also ~40 ms cheaper.
+        ...(isHttps && request.ca ? {ca: request.ca} : {}),
         ...(route ? {agent: route.agent} : {}),
         signal: request.signal,
       },

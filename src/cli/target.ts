@@ -9,7 +9,11 @@ export interface Target {
   metro: string
   baseUrl: string
   token: string
-  /** Extra CA to trust (the local platform's). */
+  /**
+   * The trust decision, made here alone: the embedded platform's API is trusted through its own CA
+   * and nothing else (set for metro `local` and for its URL); every other metro through the system
+   * roots (unset).
+   */
   ca?: string
   profile: string
   /** Set when the metro is the embedded platform. */

@@ -48,7 +48,7 @@ export async function buildIfStale(): Promise<void> {
   }
   try {
     if (!isStale()) return
-    for (const args of [['tsc', '-p', 'tsconfig.build.json'], ['oclif', 'manifest']]) {
+    for (const args of [['tsc', '-p', 'tsconfig.build.json'], ['tsx', 'scripts/bundle-cli.ts'], ['oclif', 'manifest']]) {
       const result = spawnSync('npx', args, {cwd: ROOT, encoding: 'utf8'})
       if (result.status !== 0) throw new Error(`npx ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
     }
