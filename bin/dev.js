@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources (oclif maps dist/commands to src/commands in development). tsx is
-// registered here, so `node bin/dev.js` works as well as the shebang does.
+// Runs the TypeScript sources. tsx is registered here, so `node bin/dev.js` works as well as the
+// shebang does. The commands come from src/commands by oclif's pattern discovery, and the hook from
+// src: package.json names the build's bundle (dist/ukc.js) for both.
+import fs from 'node:fs'
+
 const {register} = await import('tsx/esm/api')
 register()
 const {plainRequested} = await import('../src/cli/colour.ts')
@@ -8,5 +11,7 @@ if (plainRequested(process.argv.slice(2), process.env, Boolean(process.stdout.is
   process.env.FORCE_COLOR = '0'
 }
 
+const root = new URL('..', import.meta.url)
+const pjson = JSON.parse(fs.readFileSync(new URL('package.json', root), 'utf8'))
 const {execute} = await import('@oclif/core')
-await execute({development: true, dir: import.meta.url})
+await execute({development: true, loadOptions: {root: root.pathname, pjson: {...pjson, oclif: {...pjson.oclif, commands: './src/commands', hooks: {command_not_found: './src/cli/command-not-found'}}}}})

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `ukc` binary: runs the bundled build (scripts/bundle-cli.ts writes dist/oclif.js and the
-// command bundles; bin/dev.js runs the sources instead).
+// The `ukc` binary: runs the bundled build (scripts/bundle-cli.ts writes dist/ukc.js, oclif and
+// every command in one module; bin/dev.js runs the sources instead).
 import fs from 'node:fs'
 import os from 'node:os'
 
@@ -25,7 +25,7 @@ async function runOclif() {
   let colour, oclif
   try {
     colour = await import('../dist/cli/colour.js')
-    oclif = await import('../dist/oclif.js')
+    oclif = await import('../dist/ukc.js')
   } catch (error) {
     if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error
     process.stderr.write('Error: ukc is not built (dist/ is missing)\nTry: npm run build (or run ./bin/dev.js from the sources)\n')

@@ -21,13 +21,13 @@ export const ROOT = path.resolve(import.meta.dirname, '..', '..')
 
 const pjson = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {version: string; oclif: Record<string, unknown>}
 /**
- * Commands load from src through tsx, never from dist or a manifest: tsconfig's rootDir "." defeats
- * oclif's dist→src mapping, and oclif reads oclif.manifest.json (left by `npm run build`) unless its
- * version differs from the package's — hence the `-src` version.
+ * Commands and the hook load from src through tsx, never from dist or a manifest: package.json names
+ * the build's bundle for both, and oclif reads oclif.manifest.json (left by `npm run build`) unless
+ * its version differs from the package's — hence the `-src` version.
  */
 const LOAD_OPTIONS = {
   root: ROOT,
-  pjson: {...pjson, version: `0.0.0-src`, oclif: {...pjson.oclif, commands: './src/commands'}},
+  pjson: {...pjson, version: `0.0.0-src`, oclif: {...pjson.oclif, commands: './src/commands', hooks: {command_not_found: './src/cli/command-not-found'}}},
 } as unknown as Parameters<typeof runCommand>[1]
 const emitWarning = process.emitWarning.bind(process)
 process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
