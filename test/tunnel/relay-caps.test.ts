@@ -66,8 +66,10 @@ describe('relay caps', () => {
     assert.ok(stalled.bufferedBytes <= budget, `buffered ${stalled.bufferedBytes} bytes`)
     assert.ok(stalled.bufferedBytes > budget / 2, 'the budget, not something smaller, is what holds the streams back')
     assert.deepEqual([...relayLogs, ...logs].filter((l) => /reset|refused|exceeded/.test(l)), [])
-    for (const app of apps) app.destroy()
-    await Promise.all(outcomes)
+    // When the target goes away, its streams are reset on both sides and their windows given back.
+    for (const socket of target.sockets) socket.destroy()
+    const ended = await Promise.all(outcomes)
+    assert.ok(ended.every((o) => o.error?.code === 'ECONNRESET'))
     await waitFor(() => relay.stats().reservedBytes === 0, 30_000, () => `the windows to be given back: ${JSON.stringify(relay.stats())}`)
   })
 
