@@ -10,6 +10,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 import type {Image} from '../../api/types.js'
+import {moveCookieToEnv} from '../../tunnel/legacy/protocol.js'
 import {substituteVolumePaths} from '../volumes/index.js'
 import type {BuiltinPrograms} from './builtin-programs.js'
 import {findBinary} from './host-binaries.js'
@@ -73,6 +74,23 @@ function builtin(
   }
 }
 
+/**
+ * The emulated official relay: kraft's args carry its cookie, and /proc/<pid>/cmdline is readable by
+ * every local user, so the process gets the cookie in its environment instead (readable by its own
+ * uid only). The API keeps showing the args as sent. The environment goes through `context.env`, the
+ * object this launch's process is spawned with (a launch plan has no env of its own).
+ */
+function cookieInEnvironment(definition: Definition): Definition {
+  return {
+    ...definition,
+    launch: (ref, context) => {
+      const {args, env} = moveCookieToEnv(context.args)
+      Object.assign(context.env, env)
+      return definition.launch(ref, {...context, args})
+    },
+  }
+}
+
 function hostServer(name: string, port: number, binary: string, check: (ref: string) => unknown, launch: Definition['launch']): Definition {
   return {name, aliases: [], tags: '*', port, kind: 'host', args: binary, file: () => findBinary(binary), check, launch}
 }
@@ -84,7 +102,7 @@ function catalogOf(programs: BuiltinPrograms): Definition[] {
     builtin(programs, 'ukc/tunnel-relay', ['tunnel-relay'], 'tunnel-relay', 8080),
     // The official relay of `kraft cloud tunnel` (`official/utils/tunnel:1.0`, `:latest`; `official/` is
     // stripped below), emulated for `ukc tunnel`'s legacy mode. Its port is the default control port.
-    {...builtin(programs, 'utils/tunnel', [], 'utils-tunnel', 4443), tags: '*'},
+    cookieInEnvironment({...builtin(programs, 'utils/tunnel', [], 'utils-tunnel', 4443), tags: '*'}),
     hostServer('postgres', POSTGRES_PORT, 'postgres', postgresBinaries, launchPostgres),
     hostServer('redis', REDIS_PORT, 'redis-server', redisBinaries, launchRedis),
     hostServer('nginx', NGINX_PORT, 'nginx', nginxBinaries, launchNginx),
