@@ -108,7 +108,7 @@ export function checkPresentable(record: CertificateRecord, material: Certificat
 export function checkDeletable(ctx: ApiContext, record: CertificateRecord): void {
   const using = ctx.store.servicesUsing(record.uuid)
   if (using.length > 0) {
-    throw new ItemFailure(ErrorCode.Attached, `Certificate '${record.name}' is used by service '${using[0].name}'${using.length > 1 ? ` and ${using.length - 1} other(s)` : ''}; remove the service first`)
+    throw new ItemFailure(ErrorCode.Attached, `Certificate '${record.name}' is used by service '${using[0].name}'${using.length > 1 ? ` and ${using.length - 1} other(s)` : ''}; delete the service (or its instances) first`)
   }
 }
 
