@@ -118,8 +118,6 @@ export interface CertificateRecord {
   /** ISO 8601. */
   not_before: string
   not_after: string
-  /** `upload` (the user's) or `platform` (issued by the platform CA for a domain). */
-  origin: 'upload' | 'platform'
 }
 
 /** A certificate chain (PEM, the leaf first) and its private key (PEM): what node's tls serves. */

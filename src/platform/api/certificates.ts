@@ -42,7 +42,7 @@ export async function createCertificates(ctx: ApiContext, user: UserRecord, body
     const facts = inspectUpload(u)
     // From here to the store, synchronous: nothing can claim the name in between.
     checkCertificateQuota(ctx, user, 1)
-    const record = newRecord(ctx, user, facts, 'upload', u.name)
+    const record = newRecord(ctx, user, facts, u.name)
     ctx.store.setCertificate(record, {cert: u.chain, key: u.pkey})
     await ctx.store.flush()
     return {status: 'success', uuid: record.uuid, name: record.name}
@@ -113,7 +113,7 @@ export function bindCertificates(
     if (existing !== undefined) bindings[fqdn] = existing.uuid
     else if (material !== undefined) {
       const taken = new Set(created.map((c) => c.record.name))
-      const record = newRecord(ctx, user, describeIssued(material), 'platform', undefined, taken)
+      const record = newRecord(ctx, user, describeIssued(material), undefined, taken)
       created.push({record, material})
       bindings[fqdn] = record.uuid
     }
@@ -157,7 +157,6 @@ function newRecord(
   ctx: ApiContext,
   user: UserRecord,
   facts: CertificateFacts & {commonName: string},
-  origin: CertificateRecord['origin'],
   name?: string,
   taken = new Set<string>(),
 ): CertificateRecord {
@@ -178,6 +177,5 @@ function newRecord(
     serial_number: facts.serialNumber,
     not_before: facts.notBefore.toISOString(),
     not_after: facts.notAfter.toISOString(),
-    origin,
   }
 }
