@@ -125,7 +125,7 @@ describe('the emulated volimport server', () => {
   })
 
   for (const [label, stream, reason] of [
-    ['a .. that climbs out', (outside: string) => [entry('../escaped', 'file', 'x')], /\.\.\/escaped: a path with \.\. would leave the volume/],
+    ['a .. that climbs out', () => [entry('../escaped', 'file', 'x')], /\.\.\/escaped: a path with \.\. would leave the volume/],
     ['a .. in the middle', () => [entry('./a/../../escaped', 'file', 'x')], /a path with \.\. would leave the volume/],
     ['an absolute name', (outside: string) => [entry(path.join(outside, 'escaped'), 'file', 'x')], /an absolute path would leave the volume/],
     ['a file through a symlink it planted', (outside: string) => [entry('./ln', 'symlink', outside), entry('./ln/escaped', 'file', 'x')], /\.\/ln\/escaped: ln is a symbolic link; an entry may not be written through one/],
