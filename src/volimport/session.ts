@@ -151,6 +151,7 @@ export async function runImportSession(options: ImportSessionOptions): Promise<I
     throw reason instanceof ImportRefusedError ? reason : error
   }
   const end = await final
-  socket.end(auth) // the "term signal": the server may exit now
+  // The "term signal": the server may exit now. Handed to the socket before the caller closes it.
+  await Promise.race([new Promise<void>((resolve) => socket.end(auth, resolve)), once(socket, 'close')])
   return {start, end, acked}
 }

@@ -12,7 +12,7 @@ import {after, before, describe, it} from 'node:test'
 import {UkcClient, firstOrThrow, createInstance, getVolumes, allOrThrow} from '../../src/api/index.js'
 import type {Image, Instance} from '../../src/api/types.js'
 import {readPlatformInfo} from '../../src/local/index.js'
-import {newCookie, publicAddress} from '../../src/tunnel/index.js'
+import {hashToken, newCookie, publicAddress} from '../../src/tunnel/index.js'
 import {ImportRefusedError, S_IFREG, type VolumeImportResult, encodeEntryStart, encodeTrailer, importVolume, runImportSession, volimportCreateRequest} from '../../src/volimport/index.js'
 import {Cli, type Started, buildIfStale, until, viaGateway, viaPrivate} from './platform-harness.js'
 
@@ -34,6 +34,15 @@ const walk = (dir, rel, out) => {
 }
 http.createServer((req, res) => res.end(JSON.stringify(walk(root, '', [])))).listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST)
 `
+
+/** /proc/<pid>/<file> ('' when the process is gone meanwhile). */
+function readProc(pid: string, file: 'cmdline' | 'environ'): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8')
+  } catch {
+    return ''
+  }
+}
 
 interface Listed {
   path: string
@@ -117,15 +126,13 @@ describe('volume import, end to end', {timeout: 600_000}, () => {
     const created = firstOrThrow(await createInstance(api, volimportCreateRequest({image: 'official/utils/volimport:latest', volumeUuid: volume.uuid, auth, timeoutS: 60})))
     await until('the import instance to run', async () => ((await cli.json<Instance[]>(['instance', 'get', created.uuid], {as: 'alice'}))[0].state === 'running' ? true : undefined), 60_000)
 
-    const argvs = fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).map((pid) => {
-      try {
-        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
-      } catch {
-        return '' // gone meanwhile
-      }
-    })
+    const argvs = fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).map((pid) => readProc(pid, 'cmdline').replaceAll('\0', ' '))
     assert.ok(argvs.some((argv) => argv.includes('utils-volimport.mjs')), 'the import program runs')
     assert.ok(!argvs.some((argv) => argv.includes(auth)), 'no process carries the auth in its argv')
+    const importer = fs.readdirSync('/proc').find((pid) => /^\d+$/.test(pid) && readProc(pid, 'environ').includes(`UKC_INSTANCE_UUID=${created.uuid}`))
+    const environ = readProc(String(importer), 'environ').split('\0')
+    assert.ok(environ.includes(`UKC_VOLIMPORT_AUTH_SHA256=${hashToken(auth)}`), 'the program gets the digest')
+    assert.ok(!environ.some((entry) => entry.includes(auth)), 'and not the auth itself')
 
     const fqdn = String(created.service_group?.domains?.[0]?.fqdn)
     const {host, port} = publicAddress(reach(), fqdn, 42069)
