@@ -21,8 +21,31 @@ export function wireSize(tree: SourceTree): number {
   return tree.entries.reduce((sum, entry, i) => sum + entryStart(entry, i + 1).length + entry.size, encodeTrailer().length)
 }
 
-/** The stream; throws when a file cannot be read or changed size since the scan. */
+/**
+ * The stream, small pieces (headers, small files, link targets) joined up to CHUNK_SIZE so that a
+ * tree of small files is not sent as thousands of tiny writes (and TLS records); throws when a file
+ * cannot be read or changed size since the scan.
+ */
 export async function* wireChunks(tree: SourceTree): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = []
+  let size = 0
+  for await (const piece of entryPieces(tree)) {
+    if (size + piece.length > CHUNK_SIZE && size > 0) {
+      yield Buffer.concat(pending, size)
+      pending = []
+      size = 0
+    }
+    if (piece.length >= CHUNK_SIZE) {
+      yield piece
+      continue
+    }
+    pending.push(piece)
+    size += piece.length
+  }
+  if (size > 0) yield Buffer.concat(pending, size)
+}
+
+async function* entryPieces(tree: SourceTree): AsyncGenerator<Buffer> {
   let ino = 0
   for (const entry of tree.entries) {
     yield entryStart(entry, ++ino)
