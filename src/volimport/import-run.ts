@@ -172,13 +172,21 @@ function dialImportInstance(reach: RelayReach, fqdn: string, signal: AbortSignal
   })
 }
 
-/** Deletes it; already gone (delete-on-stop got there first) is fine, anything else a warning. */
+/**
+ * Deletes it; already gone (delete-on-stop got there first) is fine. A network failure is tried once
+ * more (a second delete of a deleted instance is only "not found"); anything else is a warning.
+ */
 async function removeImportInstance(api: UkcClient, instance: RelayInstance, warn: (line: string) => void): Promise<void> {
-  try {
-    const [item] = (await deleteInstances(api, [instance.uuid])).items
-    if (item && isFailed(item)) throw errorForItem(item)
-  } catch (error) {
-    if (error instanceof NotFoundError) return
-    warn(`could not delete the import instance ${instance.name}: ${(error as Error).message}; remove it with: ukc instance remove ${instance.name}`)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [item] = (await deleteInstances(api, [instance.uuid])).items
+      if (item && isFailed(item)) throw errorForItem(item)
+      return
+    } catch (error) {
+      if (error instanceof NotFoundError) return
+      if (error instanceof NetworkError && attempt < 2) continue
+      warn(`could not delete the import instance ${instance.name}: ${(error as Error).message}; remove it with: ukc instance remove ${instance.name}`)
+      return
+    }
   }
 }
