@@ -54,7 +54,7 @@ class ReplyQueue {
       this.ready.push(...this.reader.push(chunk))
       this.wake?.()
     })
-    socket.once('error', (error: Error) => this.fail(error))
+    socket.on('error', (error: Error) => this.fail(error))
     socket.once('end', () => this.fail(new NetworkError('the import instance closed the connection before the import finished')))
     socket.once('close', () => this.fail(new NetworkError('the connection to the import instance closed before the import finished')))
   }
