@@ -11,6 +11,8 @@ import path from 'node:path'
 
 import type {Image} from '../../api/types.js'
 import {moveCookieToEnv} from '../../tunnel/legacy/protocol.js'
+import {VOLIMPORT_PORT} from '../../volimport/protocol.js'
+import {sealVolimportAuth} from '../images/volimport/config.js'
 import {substituteVolumePaths} from '../volumes/index.js'
 import type {BuiltinPrograms} from './builtin-programs.js'
 import {findBinary} from './host-binaries.js'
@@ -96,6 +98,7 @@ function hostServer(name: string, port: number, binary: string, check: (ref: str
 }
 
 function catalogOf(programs: BuiltinPrograms): Definition[] {
+  const volimport = builtin(programs, 'utils/volimport', [], 'utils-volimport', VOLIMPORT_PORT)
   return [
     builtin(programs, 'ukc/hello', ['hello'], 'hello', 8080),
     builtin(programs, 'ukc/echo', ['echo'], 'echo', 9000),
@@ -103,6 +106,9 @@ function catalogOf(programs: BuiltinPrograms): Definition[] {
     // The official relay of `kraft cloud tunnel` (`official/utils/tunnel:1.0`, `:latest`; `official/` is
     // stripped below), emulated for `ukc tunnel`'s legacy mode. Its port is the default control port.
     cookieInEnvironment({...builtin(programs, 'utils/tunnel', [], 'utils-tunnel', 4443), tags: '*'}),
+    // The import helper of `kraft cloud volume import` (`official/utils/volimport:*`), emulated for
+    // `ukc volume import`; its launch keeps the auth out of argv (images/volimport/config.ts).
+    {...volimport, tags: '*', launch: (ref, context) => volimport.launch(ref, sealVolimportAuth(context))},
     hostServer('postgres', POSTGRES_PORT, 'postgres', postgresBinaries, launchPostgres),
     hostServer('redis', REDIS_PORT, 'redis-server', redisBinaries, launchRedis),
     hostServer('nginx', NGINX_PORT, 'nginx', nginxBinaries, launchNginx),
