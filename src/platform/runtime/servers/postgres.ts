@@ -1,4 +1,4 @@
-// `postgres:*`: the host's PostgreSQL, configured like the official container image:
+// `postgres:*`: a real PostgreSQL (the host's or npm's: postgres-servers.ts), configured like the official container image:
 // POSTGRES_PASSWORD (required unless POSTGRES_HOST_AUTH_METHOD=trust), POSTGRES_USER (default
 // postgres), POSTGRES_DB (default = user), POSTGRES_INITDB_ARGS. First boot runs initdb into the
 // instance's data dir; later boots reuse it. Listens on the backend IP, sockets in the data dir.
@@ -6,7 +6,6 @@ import {spawn} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 
-import {requireBinary} from '../host-binaries.js'
 import {LaunchError, type LaunchContext, type LaunchPlan} from '../launch.js'
 import {giveTo} from '../identity.js'
 
@@ -15,13 +14,6 @@ export const POSTGRES_PORT = 5432
 export interface PostgresBinaries {
   postgres: string
   initdb: string
-}
-
-export function postgresBinaries(image: string): PostgresBinaries {
-  const postgres = requireBinary('postgres', 'postgresql', image)
-  // initdb from the same installation as the server (versions must match).
-  const initdb = requireBinary('initdb', 'postgresql', image, path.dirname(postgres))
-  return {postgres, initdb}
 }
 
 /** postmaster.pid's 8th line is the server status; `ready` once it accepts connections. */
@@ -91,9 +83,10 @@ async function initialize(binaries: PostgresBinaries, pgdata: string, context: L
   }
 }
 
-export async function launchPostgres(image: string, context: LaunchContext): Promise<LaunchPlan> {
-  const binaries = postgresBinaries(image)
+/** `server` picks the server that can run the database in `pgdata` (PostgresServers.binaries). */
+export async function launchPostgres(image: string, context: LaunchContext, server: (pgdata: string) => Promise<PostgresBinaries>): Promise<LaunchPlan> {
   const pgdata = path.join(context.dataDir, 'pgdata')
+  const binaries = await server(pgdata)
   const sockets = path.join(context.dataDir, 'run')
   fs.mkdirSync(sockets, {recursive: true})
   giveTo(context.runAs, sockets)
