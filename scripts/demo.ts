@@ -28,10 +28,16 @@ function say(text: string): void {
   process.stdout.write(`\n${bold(`${++step}. ${text}`)}\n`)
 }
 
-function ukc(args: string[]): string {
-  process.stdout.write(`$ ukc ${args.join(' ')}\n`)
-  const out = execFileSync(process.execPath, [BIN, ...args], {env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 180_000})
-  process.stdout.write(out)
+function ukc(args: string[], options: {quiet?: boolean} = {}): string {
+  if (!options.quiet) process.stdout.write(`$ ukc ${args.join(' ')}\n`)
+  let out: string
+  try {
+    out = execFileSync(process.execPath, [BIN, ...args], {env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 180_000})
+  } catch (error) {
+    // Its own error line is already on stderr.
+    throw new Error(`ukc ${args.join(' ')} failed (exit ${(error as {status?: number}).status ?? '?'})`)
+  }
+  if (!options.quiet) process.stdout.write(out)
   return out
 }
 
@@ -96,7 +102,12 @@ async function query<Row extends pg.QueryResultRow>(port: number, sql: string[])
 }
 
 function uuidOf(name: string): string {
-  return (JSON.parse(ukc(['instance', 'get', name, '--json'])) as Array<{uuid: string}>)[0]?.uuid ?? '?'
+  return (JSON.parse(ukc(['instance', 'get', name, '--json'], {quiet: true})) as Array<{uuid: string}>)[0]?.uuid ?? '?'
+}
+
+/** The platform's own lines in the instance log: which PostgreSQL server runs it, and from where. */
+function showServer(name: string): void {
+  for (const line of ukc(['instance', 'logs', name], {quiet: true}).split('\n')) if (line.startsWith('ukc: ')) process.stdout.write(`  ${line}\n`)
 }
 
 async function main(): Promise<void> {
@@ -109,6 +120,7 @@ async function main(): Promise<void> {
   say('Create a private Postgres instance with its data on the volume (no published ports: only the private network reaches it)')
   ukc(['instance', 'create', ...DB])
   const first = uuidOf('db')
+  showServer('db')
 
   say('Open a tunnel to it and insert a row with a real client (pg)')
   let port = await openTunnel()
@@ -125,6 +137,7 @@ async function main(): Promise<void> {
   ukc(['instance', 'remove', 'db'])
   ukc(['instance', 'create', ...DB])
   const second = uuidOf('db')
+  showServer('db')
 
   say('Tunnel to the new instance and read the row back')
   port = await openTunnel()

@@ -22,7 +22,7 @@ import type {PostgresBinaries} from './postgres.js'
 export type PostgresSource = 'host' | 'npm'
 
 /** One server this machine can run; `major` is read only when a choice needs it. */
-interface PostgresServer {
+export interface PostgresServer {
   source: PostgresSource
   /** Its `postgres` binary (for the image list's size). */
   postgres: string
@@ -75,7 +75,7 @@ function npmServer(pkg: NpmPostgresPackage, installer: NpmPostgresInstaller): Po
     source: 'npm',
     postgres: path.join(pkg.nativeDir, 'bin', 'postgres'),
     major: () => pkg.major,
-    describe: () => `PostgreSQL ${pkg.version.split('-')[0]} from the npm package ${pkg.name} (run from ${installer.dirOf(pkg.version)})`,
+    describe: () => `PostgreSQL ${pkg.major} from the npm package ${pkg.name}@${pkg.version} (run from ${installer.dirOf(pkg.version)})`,
     binaries: () => installer.install(pkg),
   }
 }
@@ -89,6 +89,12 @@ function databaseMajor(pgdata: string): number | undefined {
   }
 }
 
+/** Where servers are looked for (tests give their own). */
+export interface PostgresFinders {
+  host(): PostgresServer[]
+  npm(): NpmPostgresPackage | undefined
+}
+
 export class PostgresServers {
   private readonly installer: NpmPostgresInstaller
 
@@ -99,6 +105,7 @@ export class PostgresServers {
   constructor(
     serversDir: string,
     private readonly only = process.env.UKC_POSTGRES ?? '',
+    private readonly find: PostgresFinders = {host: hostServers, npm: findNpmPostgres},
   ) {
     this.installer = new NpmPostgresInstaller(serversDir)
   }
@@ -149,8 +156,8 @@ export class PostgresServers {
       throw new LaunchError(`UKC_POSTGRES must be "host" or "npm" (or unset for both), not "${this.only}"; set it where the platform starts (ukc local start)`)
     }
     const servers: PostgresServer[] = []
-    if (this.only !== 'npm') servers.push(...hostServers())
-    const pkg = this.only === 'host' ? undefined : findNpmPostgres()
+    if (this.only !== 'npm') servers.push(...this.find.host())
+    const pkg = this.only === 'host' ? undefined : this.find.npm()
     if (pkg) servers.push(npmServer(pkg, this.installer))
     if (servers.length === 0) throw new LaunchError(this.nothingFound(image))
     return servers
