@@ -2,9 +2,13 @@
 //   create → running p50 (built-in image)         goal ≤ 150 ms
 //   standby → first byte p50, stateful/stateless   goal ≤ 10 ms (stateful)
 //   gateway HTTPS req/s vs direct req/s            goal ratio ≥ 0.5 (node clients, keep-alive, both sides alike)
+//   daemon CPU time per gateway request (Linux)    no goal: unlike req/s it barely moves when other
+//                                                  processes compete for the CPUs
 // Bounded: a fixed number of samples and a fixed duration per throughput run. Throughput: a warm-up
 // per side, then direct and gateway alternate ROUNDS times and the medians are compared; the same
-// comparison is printed again with a lean raw-socket client, where the instance bounds direct.
+// comparison is printed again with a raw-socket client that costs almost nothing, where the instance
+// bounds direct.
+import {execFileSync} from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
@@ -83,7 +87,7 @@ function get(lib: typeof http | typeof https, options: https.RequestOptions): Pr
 
 /**
  * Requests per second over `ms` with CONCURRENCY keep-alive connections, each sending a fixed GET as
- * soon as the previous answer is complete. The same lean client (raw socket, answers framed by
+ * soon as the previous answer is complete. The same raw-socket client (answers framed by
  * Content-Length, as the hello image sends them) measures both sides, so its own cost does not
  * drown the difference between them.
  */
@@ -121,6 +125,23 @@ async function throughput(connect: () => net.Socket, request: Buffer, ms: number
     ),
   )
   return done / (ms / 1000)
+}
+
+/** CPU time (user + system, ms) a process used so far, from /proc; undefined where there is no /proc. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks()
+  } catch {
+    return undefined
+  }
+}
+
+let ticks: number | undefined
+function clockTicks(): number {
+  ticks ??= Number(execFileSync('getconf', ['CLK_TCK'], {encoding: 'utf8'}).trim()) || 100
+  return ticks
 }
 
 type Control = typeof import('../src/local/control.js')
@@ -205,27 +226,33 @@ async function main(): Promise<void> {
     const clientDirect = (ms: number) => clientThroughput(() => get(http, {host: backend.host, port: backend.port, agent: directAgent}), ms)
     const clientGateway = (ms: number) =>
       clientThroughput(() => get(https, {host: '127.0.0.1', port: gatewayPort, servername: fqdn, headers: {host: fqdn}, agent: gatewayAgent}), ms)
-    /** Warm-up, then direct and gateway alternating ROUNDS times: the medians. */
+    /** Warm-up, then direct and gateway alternating ROUNDS times: the medians, and the daemon's CPU µs per gateway request. */
     const compare = async (direct: (ms: number) => Promise<number>, gateway: (ms: number) => Promise<number>) => {
       await direct(WARM_UP_MS)
       await gateway(WARM_UP_MS)
       const directs: number[] = []
       const gateways: number[] = []
+      const cpuPerRequest: number[] = []
       for (let round = 0; round < ROUNDS; round++) {
         directs.push(await direct(THROUGHPUT_MS))
-        gateways.push(await gateway(THROUGHPUT_MS))
+        const before = cpuMs(info.pid)
+        const rate = await gateway(THROUGHPUT_MS)
+        const after = cpuMs(info.pid)
+        gateways.push(rate)
+        if (before !== undefined && after !== undefined) cpuPerRequest.push(((after - before) * 1000) / ((rate * THROUGHPUT_MS) / 1000))
       }
-      return {direct: p50(directs), gateway: p50(gateways)}
+      return {direct: p50(directs), gateway: p50(gateways), cpu: cpuPerRequest.length > 0 ? `${p50(cpuPerRequest).toFixed(0)} µs` : 'n/a'}
     }
-    const {direct, gateway} = await compare(clientDirect, clientGateway)
+    const {direct, gateway, cpu: clientCpu} = await compare(clientDirect, clientGateway)
     directAgent.destroy()
     gatewayAgent.destroy()
-    const lean = await compare(runDirect, runGateway)
+    const raw = await compare(runDirect, runGateway)
     lines.push(`direct HTTP req/s:              ${direct.toFixed(0)}`)
     lines.push(`gateway HTTPS req/s:            ${gateway.toFixed(0)}`)
     lines.push(`gateway / direct:               ${(gateway / direct).toFixed(2)}   (goal ≥ 0.5; ${CONCURRENCY} keep-alive node clients, median of ${ROUNDS} alternating ${THROUGHPUT_MS} ms rounds)`)
     // The same comparison with a client that costs almost nothing: the instance, not the client, bounds direct.
-    lines.push(`lean client: direct ${lean.direct.toFixed(0)} req/s, gateway ${lean.gateway.toFixed(0)} req/s, ratio ${(lean.gateway / lean.direct).toFixed(2)}   (raw keep-alive sockets, same concurrency)`)
+    lines.push(`raw-socket client: direct ${raw.direct.toFixed(0)} req/s, gateway ${raw.gateway.toFixed(0)} req/s, ratio ${(raw.gateway / raw.direct).toFixed(2)}   (raw keep-alive sockets, same concurrency)`)
+    lines.push(`daemon CPU per gateway request: ${clientCpu} (node clients), ${raw.cpu} (raw-socket client)   (median of the gateway rounds)`)
   } finally {
     await stopPlatform(dataDir)
     fs.rmSync(dataDir, {recursive: true, force: true})

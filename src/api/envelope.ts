@@ -48,10 +48,23 @@ export function errorForItem(item: ItemStatus & {uuid?: string; name?: string}):
   switch (item.error) {
     case ErrorCode.NotFound:
       return new NotFoundError(message)
+    case ErrorCode.AutoscaleNotConfigured:
+      return new NotFoundError(message, 'set it up with `ukc scale init SERVICE --master INSTANCE`')
     case ErrorCode.AlreadyExists:
     case ErrorCode.Attached:
     case ErrorCode.NotAttached:
+    case ErrorCode.AutoscaleInstance:
       return new ConflictError(message)
+    case ErrorCode.FailedWrongVMState:
+      return new ConflictError(message, 'the instance is in the wrong state for this; `ukc instance stop` it first if it runs')
+    case ErrorCode.CannotBeUsed:
+      return new ConflictError(message, 'try again in a moment')
+    case ErrorCode.AutoscaleConfigured:
+      return new ConflictError(message, 'change it with `ukc scale add`/`ukc scale remove`, or start over with `ukc scale reset SERVICE`')
+    case ErrorCode.AutoscaleSizeOOR:
+      return new ValidationError(message, '`ukc quotas` shows the autoscale sizes this account allows')
+    case ErrorCode.AutoscaleDisabled:
+      return new ApiError(`${message} (code=${item.error})`, undefined, 'autoscale is not enabled for this account (`ukc quotas`, AUTOSCALE)')
     case ErrorCode.Invalid:
     case ErrorCode.MalformedRequest:
     case ErrorCode.NotBoth:

@@ -1,7 +1,9 @@
+import {setTimeout as delay} from 'node:timers/promises'
+
 import {type RequestOptions, type UkcClient, refOf} from './client.js'
 import {type BatchResult, errorForItem, isFailed} from './envelope.js'
-import {UkcError} from './errors.js'
-import type {CreateInstanceRequest, Instance, InstanceLog, InstanceState} from './types.js'
+import {ExitCode, UkcError} from './errors.js'
+import type {CreateInstanceRequest, Instance, InstanceLog, InstanceMetrics, InstanceState} from './types.js'
 import {explainMissingVolume} from './volumes.js'
 
 const KEY = 'instances'
@@ -63,6 +65,30 @@ export function waitInstances(client: UkcClient, ids: string[], state: InstanceS
 /** A window of an instance's console: negative offset counts from the end. */
 export function getInstanceLogs(client: UkcClient, id: string, offset: number, limit: number): Promise<BatchResult<InstanceLog>> {
   return client.call<InstanceLog>('GET', '/instances/log', KEY, {body: [{...refOf(id), offset, limit}], idempotent: true})
+}
+
+/** The given instances, or (none given) the UUIDs of every instance, as kraft's metrics do. */
+export async function instancesOrAll(client: UkcClient, ids: string[]): Promise<string[]> {
+  if (ids.length > 0) return [...new Set(ids)]
+  return (await getInstances(client)).items.filter((i) => i.status !== 'error').map((i) => i.uuid)
+}
+
+/** CPU time, memory, network and connection counters of the named instances (JSON form). */
+export function getInstanceMetrics(client: UkcClient, ids: string[], options: RequestOptions = {}): Promise<BatchResult<InstanceMetrics>> {
+  return client.call<InstanceMetrics>('GET', '/instances/metrics', KEY, {...options, body: ids.map(refOf), idempotent: true})
+}
+
+const GONE_POLL_MS = 500
+
+/** Polls until every instance answers "not found" (a delete completes asynchronously), or times out. */
+export async function waitInstancesGone(client: UkcClient, uuids: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (uuids.length > 0) {
+    const {items} = await getInstances(client, uuids)
+    if (items.every(isFailed)) return
+    if (Date.now() > deadline) throw new UkcError(`instances still exist after ${timeoutMs} ms`, {exitCode: ExitCode.Unavailable, code: 'TIMEOUT'})
+    await delay(GONE_POLL_MS)
+  }
 }
 
 function timeoutFor(serverWaitMs?: number): number | undefined {

@@ -41,3 +41,14 @@ export function baseUrlForMetro(metro: string, localUrl?: string): string {
   }
   return known.legacy ? `https://api.${code}.kraft.cloud/v1` : `https://api.${code}.unikraft.cloud/v1`
 }
+
+/** Whether an API base URL is real Unikraft Cloud's (as opposed to the local platform or another URL). */
+export function isUnikraftCloudApi(baseUrl: string): boolean {
+  let host: string
+  try {
+    host = new URL(baseUrl).hostname.toLowerCase()
+  } catch {
+    return false
+  }
+  return host.endsWith('.unikraft.cloud') || host.endsWith('.kraft.cloud')
+}

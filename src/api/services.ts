@@ -1,5 +1,5 @@
-import {type UkcClient, refOf} from './client.js'
-import type {BatchResult} from './envelope.js'
+import {type UkcClient, isUuid, refOf} from './client.js'
+import {type BatchResult, firstOrThrow} from './envelope.js'
 import type {CreateServiceRequest, ServiceGroup} from './types.js'
 
 const KEY = 'service_groups'
@@ -15,4 +15,10 @@ export function getServices(client: UkcClient, ids?: string[]): Promise<BatchRes
 
 export function deleteServices(client: UkcClient, ids: string[]): Promise<BatchResult<ServiceGroup>> {
   return client.call<ServiceGroup>('DELETE', '/services', KEY, {body: ids.map(refOf)})
+}
+
+/** The UUID of a service named by UUID or name (one `GET /services` for a name). */
+export async function serviceUuid(client: UkcClient, idOrName: string): Promise<string> {
+  if (isUuid(idOrName)) return idOrName.toLowerCase()
+  return firstOrThrow(await getServices(client, [idOrName])).uuid
 }

@@ -5,6 +5,7 @@ import type {LookupFunction} from 'node:net'
 import tls from 'node:tls'
 
 import {NetworkError} from './errors.js'
+import {PROXY_HINT, type ProxyRoute, isLoopbackHost, proxyRoute} from './proxy.js'
 
 export interface HttpRequest {
   method: string
@@ -50,13 +51,17 @@ export function trustedRoots(ca?: string): string[] | undefined {
   return roots
 }
 
-/** One HTTP exchange over node:http(s); every failure to get an answer is a NetworkError naming the URL. */
-export function send(request: HttpRequest): Promise<HttpResponse> {
+/**
+ * One HTTP exchange over node:http(s), through the environment's proxy when it names one (proxy.ts);
+ * every failure to get an answer is a NetworkError naming the URL (and the proxy).
+ */
+export async function send(request: HttpRequest): Promise<HttpResponse> {
   const {url} = request
   const isHttps = url.protocol === 'https:'
   const lib = isHttps ? https : http
   const headers = {...request.headers}
   if (request.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(request.body))
+  const route = await proxyRoute(url)
   return new Promise((resolve, reject) => {
     const req = lib.request(
       url,
@@ -65,19 +70,25 @@ export function send(request: HttpRequest): Promise<HttpResponse> {
         headers,
         lookup: loopbackAwareLookup,
         ...(isHttps ? {ca: trustedRoots(request.ca)} : {}),
+        ...(route ? {agent: route.agent} : {}),
         signal: request.signal,
       },
       (res) => {
+        if (route?.refusal) {
+          res.resume()
+          reject(new NetworkError(`could not reach the API at ${url.origin}${url.pathname}: ${route.refusal}`, PROXY_HINT))
+          return
+        }
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8')}))
-        res.on('error', (error) => reject(networkError(url, error)))
+        res.on('error', (error) => reject(networkError(url, error, route)))
       },
     )
     req.setTimeout(request.timeoutMs, () => {
       req.destroy(Object.assign(new Error(`timed out after ${request.timeoutMs} ms`), {code: 'ETIMEDOUT'}))
     })
-    req.on('error', (error) => reject(networkError(url, error)))
+    req.on('error', (error) => reject(networkError(url, error, route)))
     req.end(request.body)
   })
 }
@@ -86,19 +97,19 @@ export function send(request: HttpRequest): Promise<HttpResponse> {
 const UNTRUSTED = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'])
 
 function hintFor(url: URL, code: string | undefined): string {
-  const loopback = /^(127\.|\[::1\]$|localhost$)/.test(url.hostname) || url.hostname.endsWith('.localhost')
-  if (code && UNTRUSTED.has(code) && loopback) {
+  if (code && UNTRUSTED.has(code) && isLoopbackHost(url.hostname)) {
     return 'is this a local platform started from another data dir? use --metro local with UKC_LOCAL_DIR=<its data dir> (`ukc local status` shows it)'
   }
   if (code && UNTRUSTED.has(code)) return 'the server\'s certificate is not trusted by this machine; check --metro'
   return 'check your network and --metro; for the local platform run `ukc local status`'
 }
 
-function networkError(url: URL, error: Error & {code?: string}): NetworkError {
+function networkError(url: URL, error: Error & {code?: string}, route?: ProxyRoute): NetworkError {
   if (error instanceof NetworkError) return error
   const reason = error.code ? `${error.code}${error.message && !error.message.includes(error.code) ? ` (${error.message})` : ''}` : error.message
+  const via = route ? ` through the proxy ${route.proxy.protocol}//${route.proxy.host}` : ''
   return Object.assign(
-    new NetworkError(`could not reach the API at ${url.origin}${url.pathname}: ${reason}`, hintFor(url, error.code), error),
+    new NetworkError(`could not reach the API at ${url.origin}${url.pathname}${via}: ${reason}`, route ? PROXY_HINT : hintFor(url, error.code), error),
     {retryable: true, errno: error.code},
   )
 }

@@ -8,7 +8,8 @@ export type Handler = 'tls' | 'http' | 'redirect'
 
 /** Fields every item of a batch response may carry (Go `APIResponseCommon`). */
 export interface ItemStatus {
-  status?: 'success' | 'error'
+  /** `unconfigured`: a service without autoscale, answered by `GET /services/autoscale`. */
+  status?: 'success' | 'error' | 'unconfigured'
   message?: string
   /** Per-item error code (see ErrorCode). */
   error?: number
@@ -266,4 +267,108 @@ export const ErrorCode = {
   TooLong: 22,
   AlreadyExists: 23,
   CannotBeUsed: 24,
+  AutoscaleInstance: 25,
+  AutoscaleConfigured: 26,
+  AutoscaleNotConfigured: 27,
+  AutoscaleDisabled: 28,
+  AutoscaleSizeOOR: 29,
+  CertCNMismatch: 30,
 } as const
+
+/** `GET /instances/metrics` (SDK MetricsResponseItem; the OpenAPI's instance_metrics is a subset). */
+export interface InstanceMetrics extends ItemStatus {
+  uuid: string
+  name: string
+  state?: InstanceState
+  /** Starts of the instance: a boot, including each wake of a stateless scaled-to-zero instance. */
+  start_count?: number
+  restart_count?: number
+  started_at?: string
+  stopped_at?: string
+  uptime_ms?: number
+  boot_time_us?: number
+  net_time_us?: number
+  /** Resident set size in bytes (0 when stopped). */
+  rss_bytes?: number
+  /** CPU time consumed, accumulated over starts. */
+  cpu_time_ms?: number
+  rx_bytes?: number
+  rx_packets?: number
+  tx_bytes?: number
+  tx_packets?: number
+  /** Established inbound connections (non-HTTP). */
+  nconns?: number
+  /** In-flight HTTP requests. */
+  nreqs?: number
+  /** Queued inbound connections and HTTP requests. */
+  nqueued?: number
+  /** Inbound connections and HTTP requests handled in total. */
+  ntotal?: number
+}
+
+export type AutoscaleMetric = 'cpu' | 'inflight_reqs'
+/** The API's values (OpenAPI); kraft's `--adjustment absolute` is the API's `exact`. */
+export type AutoscaleAdjustment = 'change' | 'exact' | 'percent'
+
+/** One step: the adjustment applies while the metric is in [lower_bound, upper_bound); one bound may be absent. */
+export interface AutoscaleStep {
+  lower_bound?: number
+  upper_bound?: number
+  adjustment: number
+}
+
+export interface AutoscaleStepPolicy {
+  name: string
+  type: 'step'
+  metric: AutoscaleMetric
+  adjustment_type: AutoscaleAdjustment
+  steps: AutoscaleStep[]
+}
+
+export interface AutoscaleOnDemandPolicy {
+  name: string
+  type: 'on_demand'
+  exclusive?: boolean
+}
+
+export type AutoscalePolicy = AutoscaleStepPolicy | AutoscaleOnDemandPolicy
+
+/** A service's autoscale configuration (`GET /services/autoscale`, key `service_groups`). */
+export interface AutoscaleConfig extends ItemStatus {
+  /** The service's UUID and name. */
+  uuid: string
+  name: string
+  enabled?: boolean
+  min_size?: number
+  max_size?: number
+  warmup_time_ms?: number
+  cooldown_time_ms?: number
+  master?: {uuid?: string; name?: string}
+  /** Newer SDKs name the master `template`. */
+  template?: {uuid?: string; name?: string}
+  policies?: AutoscalePolicy[]
+}
+
+export interface CreateAutoscaleRequest {
+  uuid?: string
+  name?: string
+  min_size?: number
+  max_size?: number
+  warmup_time_ms?: number
+  cooldown_time_ms?: number
+  master: ObjectRef
+  policies?: AutoscalePolicy[]
+}
+
+/** What a policy call answers per item (`policies` key); `GET …/policies/{name}` may carry the policy itself. */
+export interface AutoscalePolicyItem extends ItemStatus {
+  uuid?: string
+  name?: string
+  type?: AutoscalePolicy['type']
+  metric?: AutoscaleMetric
+  adjustment_type?: AutoscaleAdjustment
+  steps?: AutoscaleStep[]
+  /** Other shapes seen in SDKs: the policy under `details`, or a list under `policies`. */
+  details?: AutoscalePolicy
+  policies?: AutoscalePolicy[]
+}

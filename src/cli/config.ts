@@ -5,6 +5,8 @@ import path from 'node:path'
 export interface Profile {
   token?: string
   metro?: string
+  /** The relay image `ukc tunnel` uses (as --tunnel-image); see docs/tunnel.md. */
+  tunnelImage?: string
 }
 
 export interface StoredConfig {

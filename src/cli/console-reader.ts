@@ -7,6 +7,7 @@ import {StringDecoder} from 'node:string_decoder'
 import {setTimeout as delay} from 'node:timers/promises'
 
 import {type Instance, type InstanceLog, type UkcClient, getInstanceLogs, getInstances, isFailed} from '../api/index.js'
+import {stopReasonText} from './instance-view.js'
 
 /** The largest window the API returns in one call. */
 export const LOG_PAGE = 16_383
@@ -156,6 +157,16 @@ export class ConsoleReader {
     const lines = ready.replace(/\n$/, '').split('\n')
     this.options.write(lines.map((line) => `${prefix}${line}`).join('\n'))
   }
+}
+
+/**
+ * What a command says (stderr) when a followed instance stopped: why, and how to see more. Records
+ * the reason in `output.exited`.
+ */
+export function exitNotice(output: ConsoleOutput, instance: Instance | undefined, options: {prefix: boolean; bin: string}): string[] {
+  output.exited = (instance ? stopReasonText(instance) : '') || 'stopped'
+  const who = options.prefix ? `${output.name}: ` : ''
+  return [`${who}The instance has exited (${output.exited}).`, `${who}To see why, run: ${options.bin} instance get ${output.name}`]
 }
 
 function bytes(item: InstanceLog): Buffer {

@@ -1,7 +1,7 @@
 // How images look on screen (kraft's NAME, VERSION, SIZE columns), and which ones `image list` shows
 // by default: your own (namespaced) images, and — on the local platform, whose catalog labels its
 // entries `ukc.kind` — every image it can run, marked with whether this host can run it now.
-import type {Image} from '../api/index.js'
+import type {Image, Instance} from '../api/index.js'
 import {type Column, formatBytes, renderList, renderTable} from './render.js'
 
 /** `alice/app:1.0` → repository `alice/app`, version `1.0`; an untagged image shows its digest. */
@@ -37,9 +37,43 @@ const COLUMNS: Column<Image>[] = [
 ]
 const AVAILABLE: Column<Image> = {header: 'AVAILABLE', value: availability}
 
-export function renderImages(images: Image[], format: 'table' | 'list'): string {
+/** `oci://unikraft.io/alice/app:1.0@sha256:ab` → name `alice/app`, tag `1.0`, digest `sha256:ab`. */
+export function parseReference(reference: string): {name: string; tag?: string; digest?: string} {
+  let rest = reference.trim().replace(/^oci:\/\//, '').replace(/^(index\.)?unikraft\.io\//, '').replace(/^official\//, '')
+  const at = rest.indexOf('@')
+  const digest = at === -1 ? undefined : rest.slice(at + 1)
+  if (at !== -1) rest = rest.slice(0, at)
+  const colon = rest.lastIndexOf(':')
+  const tagged = colon > rest.lastIndexOf('/')
+  return {name: (tagged ? rest.slice(0, colon) : rest).toLowerCase(), tag: tagged ? rest.slice(colon + 1) : undefined, digest}
+}
+
+/**
+ * Whether an instance runs this image: the same digest when both name one, else the same name and tag
+ * (no tag = latest); a local catalog entry that runs any tag (`postgres:*`) matches its name.
+ */
+export function runsImage(instance: Instance, image: Image): boolean {
+  if (!instance.image) return false
+  const used = parseReference(instance.image)
+  const own = parseReference(image.digest)
+  if (used.digest && own.digest) return used.digest === own.digest
+  const anyTag = image.labels?.['ukc.tags'] === '*'
+  return (image.tags ?? []).map(parseReference).some((tag) => tag.name === used.name && (anyTag || (tag.tag ?? 'latest') === (used.tag ?? 'latest')))
+}
+
+export function renderImages(images: Image[], format: 'table' | 'list', options: {instances?: Instance[]} = {}): string {
   if (images.length === 0) return ''
   // The AVAILABLE column exists only where the platform says (the local one).
-  const columns = images.some((i) => i.labels?.['ukc.available'] !== undefined) ? [...COLUMNS, AVAILABLE] : COLUMNS
+  const columns = images.some((i) => i.labels?.['ukc.available'] !== undefined) ? [...COLUMNS, AVAILABLE] : [...COLUMNS]
+  const {instances} = options
+  if (instances) {
+    columns.push({header: 'USED BY', value: (image) => instances.filter((i) => runsImage(i, image)).map((i) => i.name).join(', ')})
+  }
   return format === 'table' ? renderTable(columns, images) : renderList(columns, images)
+}
+
+/** The user's own images: those of the local catalog registered by the user, else namespaced ones. */
+export function ownImage(image: Image): boolean {
+  const kind = image.labels?.['ukc.kind']
+  return kind === undefined ? imageReference(image).name.includes('/') : kind === 'user'
 }

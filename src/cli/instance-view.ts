@@ -14,7 +14,8 @@ const STATE_COLOURS: Partial<Record<InstanceState, 'green' | 'cyan' | 'red' | 'y
   stopping: 'yellow',
 }
 
-function colourState(text: string, row: Instance): string {
+/** A STATE cell in its colour (when colour is on). */
+export function colourState(text: string, row: Instance): string {
   const colour = row.state ? STATE_COLOURS[row.state] : undefined
   return colour ? palette()[colour](text) : text
 }

@@ -19,6 +19,10 @@ export const prompts = {
     const {confirm} = await import('@inquirer/prompts')
     return confirm({message, default: defaultValue}, {output: process.stderr})
   },
+  async select<T extends string>(message: string, choices: readonly T[]): Promise<T> {
+    const {select} = await import('@inquirer/prompts')
+    return select<T>({message, choices: choices.map((value) => ({value, name: value}))}, {output: process.stderr})
+  },
   async secret(message: string): Promise<string> {
     const {password} = await import('@inquirer/prompts')
     return password({message, mask: '*'}, {output: process.stderr})

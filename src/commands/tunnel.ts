@@ -1,20 +1,18 @@
 import {Flags} from '@oclif/core'
 
-import {UsageError} from '../api/index.js'
-import {BaseCommand, Spinner, parseDuration} from '../cli/index.js'
+import {UsageError, parsePort} from '../api/index.js'
+import {BaseCommand, ConfigStore, Spinner, parseDuration} from '../cli/index.js'
+import type {TunnelReady} from '../tunnel/index.js'
 
-export interface TunnelReady {
-  status: 'ready'
-  relay: {uuid: string; fqdn: string}
-  mappings: Array<{local: string; target: string}>
-}
+export type {TunnelReady} from '../tunnel/index.js'
 
 export default class Tunnel extends BaseCommand<typeof Tunnel> {
   static override summary = 'Forward local ports to private instances through a relay instance.'
-  static override description = `Creates a short-lived relay instance (image ukc/tunnel-relay) published on 443 (http+tls) and carries every local TCP connection to the private target over one WebSocket, so private databases and services are reachable from your machine without exposing them.
+  static override description = `Creates a short-lived relay instance published on 443 (http+tls) and carries every local TCP connection to the private target over one WebSocket, so private databases and services are reachable from your machine without exposing them.
 Targets are instance names or UUIDs (resolved to their private IP), private IPs, or private FQDNs (<name>.internal). LOCAL_PORT defaults to DEST_PORT; 0 picks a free port. Several mappings share one relay.
 The relay only accepts this run's 256-bit token (it is given only the token's SHA-256) and only dials the targets given here. It is deleted on Ctrl-C/SIGTERM; if this process dies, the relay stops by itself once heartbeats are missing (3× --heartbeat) and is deleted (delete-on-stop).
-Legacy mode: with --tunnel-image official/utils/tunnel:1.0 (any image whose name contains utils/tunnel) it speaks the official kraft relay's protocol instead — one TLS connection per forwarded connection to the relay's public port (4444, 4445, ... or -p) and a heartbeat on its control port (4443 or -P), authenticated by a 32-character cookie — so it works with the relay image Unikraft Cloud offers. See docs/tunnel.md.
+The relay image: --tunnel-image, else the profile's tunnelImage, else ukc/tunnel-relay on metro local and <user>/tunnel-relay:latest (a build of deploy/relay/) on a real metro; when your account has no such image, the official relay official/utils/tunnel:latest is used in legacy mode, with a line saying so.
+Legacy mode (any image whose name contains utils/tunnel) speaks the official kraft relay's protocol — one TLS connection per forwarded connection to the relay's public port (4444, 4445, ... or -p) and a heartbeat on its control port (4443 or -P), authenticated by a 32-character cookie. See docs/tunnel.md.
 Once listening it prints one "Forwarding LOCAL -> TARGET" line per mapping on stdout (with --json one {"status":"ready",...} line).`
   static override strict = false
   static override usage = 'tunnel [FLAGS] [LOCAL_PORT:]<INSTANCE|PRIVATE_IP|PRIVATE_FQDN>:DEST_PORT[/tcp] ...'
@@ -28,10 +26,9 @@ Once listening it prints one "Forwarding LOCAL -> TARGET" line per mapping on st
   ]
 
   static override flags = {
-    bind: Flags.string({summary: 'Local address to listen on (IPv6 in brackets, e.g. [::1]).', default: '127.0.0.1', env: 'UKC_TUNNEL_BIND'}),
+    bind: Flags.string({summary: 'Local address to listen on (IPv6 in brackets, e.g. [::1]; localhost = 127.0.0.1 and ::1).', default: '127.0.0.1', env: 'UKC_TUNNEL_BIND'}),
     'tunnel-image': Flags.string({
-      summary: 'Relay image: ukc/tunnel-relay (a build of src/tunnel/relay on real Unikraft Cloud), or an official utils/tunnel image for legacy mode.',
-      default: 'ukc/tunnel-relay',
+      summary: 'Relay image (default: the profile\'s tunnelImage, else ukc/tunnel-relay locally and <user>/tunnel-relay:latest on a real metro); an official utils/tunnel image means legacy mode.',
       env: 'UKC_TUNNEL_IMAGE',
     }),
     'tunnel-proxy-port': Flags.string({
@@ -49,54 +46,66 @@ Once listening it prints one "Forwarding LOCAL -> TARGET" line per mapping on st
     'watch-stdin': Flags.boolean({summary: 'Stop (as on Ctrl-C) when standard input closes, e.g. when the program that started the tunnel dies.'}),
   }
 
-  async run(): Promise<TunnelReady | undefined> {
+  async run(): Promise<undefined> {
     const {flags} = this
-    const {isLegacyImage, parseBind, parseMappings} = await import('../tunnel/index.js')
+    const {chooseRelay, parseBind, parseMappings, runTunnel} = await import('../tunnel/index.js')
     const mappings = parseMappings(this.positional)
     const bind = parseBind(flags.bind)
     const heartbeatMs = parseDuration(flags.heartbeat, {flag: '--heartbeat', minMs: 100})
     const idleTimeoutMs = flags['idle-timeout'] ? parseDuration(flags['idle-timeout'], {flag: '--idle-timeout', minMs: 1}) : undefined
     const drainMs = parseDuration(flags['drain-timeout'], {flag: '--drain-timeout'})
     const connectMs = parseDuration(flags['connect-timeout'], {flag: '--connect-timeout', minMs: 1})
-    for (const value of [...(flags['tunnel-proxy-port'] ?? []), ...(flags['tunnel-control-port'] ? [flags['tunnel-control-port']] : [])]) {
-      if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) throw new UsageError(`"${value}" is not a valid port`)
-    }
-    const legacy = isLegacyImage(flags['tunnel-image'])
-    if (!legacy && (flags['tunnel-proxy-port'] || flags['tunnel-control-port'])) {
-      this.note('note: --tunnel-proxy-port and --tunnel-control-port are ignored: ukc\'s relay serves every mapping and its heartbeat on port 443')
-    }
+    const proxyPorts = flags['tunnel-proxy-port']?.map((value) => relayPort(value, '--tunnel-proxy-port'))
+    const controlPort = flags['tunnel-control-port'] === undefined ? undefined : relayPort(flags['tunnel-control-port'], '--tunnel-control-port')
 
-    const {openTunnel} = await import('../tunnel/cli-session.js')
     const target = await this.resolveTarget()
     const api = await this.client()
-    const json = this.jsonEnabled()
-    const spinner = new Spinner(json)
-    await openTunnel({
-      api,
-      target,
-      mappings,
-      bind,
-      image: flags['tunnel-image'],
-      heartbeatMs,
-      idleTimeoutMs,
-      drainMs,
-      connectMs,
-      watchStdin: flags['watch-stdin'],
-      proxyPorts: legacy ? flags['tunnel-proxy-port']?.map(Number) : undefined,
-      controlPort: legacy && flags['tunnel-control-port'] ? Number(flags['tunnel-control-port']) : undefined,
-      progress: (text) => (text ? spinner.start(text) : spinner.stop()),
-      log: (line) => process.stderr.write(`${line}\n`),
-      onReady: (info) => {
-        spinner.stop()
-        if (json) process.stdout.write(`${JSON.stringify(info)}\n`)
-        else for (const m of info.mappings) this.out(`Forwarding ${m.local} -> ${m.target}`)
-      },
-    }).catch((error: unknown) => {
+    const spinner = new Spinner(this.jsonEnabled())
+    const progress = (text: string): void => (text ? spinner.start(text) : spinner.stop())
+    const log = (line: string): void => {
       spinner.stop()
-      throw error
+      process.stderr.write(`${line}\n`)
+    }
+    const flavour = chooseRelay({
+      api,
+      reach: {local: target.local, ca: target.ca},
+      image: flags['tunnel-image'] || new ConfigStore(this.config.configDir).profile(target.profile).profile.tunnelImage || undefined,
+      mappings: mappings.length,
+      proxyPorts,
+      controlPort,
+      heartbeatMs,
+      connectMs,
+      progress,
+      log,
     })
-    // Ctrl-C/SIGTERM after a clean shutdown is success (exit 0). Under --json the ready line was the
-    // result; nothing more goes to stdout.
+    await this.untilStopped(
+      ({signal, onForcedExit}) =>
+        runTunnel({
+          api,
+          mappings,
+          bind,
+          flavour,
+          idleTimeoutMs,
+          drainMs,
+          connectMs,
+          signal,
+          onForcedExit,
+          progress,
+          log,
+          onReady: (ready: TunnelReady) => {
+            spinner.stop()
+            this.ready(ready, ready.mappings.map((m) => `Forwarding ${m.local} -> ${m.target}`).join('\n'))
+          },
+        }),
+      {watchStdin: flags['watch-stdin']},
+    ).finally(() => spinner.stop())
+    // Stopping is how a tunnel ends (exit 0); the ready line was its output.
     return undefined
   }
+}
+
+function relayPort(value: string, flag: string): number {
+  const port = parsePort(value)
+  if (port === undefined) throw new UsageError(`${flag} ${value}: not a port (1-65535)`)
+  return port
 }

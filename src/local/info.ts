@@ -32,6 +32,8 @@ export interface PlatformInfo {
   }
   users: PlatformUser[]
   startedAt: string
+  /** What the platform cannot enforce between its users (not root, no nft), one line each; absent = nothing. */
+  limits?: string[]
 }
 
 export const INFO_FILE = 'platform.json'

@@ -1,6 +1,6 @@
-// The platform daemon: store, CA, runtime, gateway and API in one process. runPlatform() brings them
-// up in order (recovering from a crash of the previous daemon), writes platform.json for the CLI,
-// and returns a handle whose close() stops instances gracefully and keeps all state.
+// The platform daemon: store, CA, volumes, runtime, gateway and API in one process. runPlatform()
+// brings them up in order (recovering from a crash of the previous daemon), writes platform.json for
+// the CLI, and returns a handle whose close() stops instances gracefully and keeps all state.
 import fs from 'node:fs'
 import path from 'node:path'
 
@@ -10,11 +10,13 @@ import {Gateway} from './gateway/index.js'
 import {INFO_FILE, type PlatformInfo} from '../local/info.js'
 import {selfIdentity} from '../local/liveness.js'
 import {assertInstanceAccess} from './instance-access.js'
+import {isolateTenants} from './isolation/index.js'
 import {Runtime} from './runtime/index.js'
 import {killStaleProcess} from './runtime/stale-process.js'
 import {Store, USER_NAME, writeFileDurably} from './store/index.js'
 import {CertificateAuthority} from './tls/index.js'
 import type {Logger} from './types.js'
+import {InstanceVolumes, type VolumeBackend, VolumeStorage} from './volumes/index.js'
 
 export const DEFAULTS = {apiPort: 7780, httpsPort: 7443, httpPort: 7080, host: '127.0.0.1', domain: 'local.localhost', user: 'local'} as const
 
@@ -29,6 +31,10 @@ export interface PlatformOptions {
   /** Users to have (created with a fresh token when new); with none and an empty store, `local`. */
   users?: string[]
   log?: Logger
+  /** How volumes are stored (default `auto`: ext4 images when root, else directories; tests force one). */
+  volumeBackend?: 'auto' | VolumeBackend
+  /** The machine-wide uid registry (default /var/lib/ukc/uid-blocks; tests of the registry use their own). */
+  uidRegistry?: string
 }
 
 export interface RunningPlatform {
@@ -37,6 +43,7 @@ export interface RunningPlatform {
   runtime: Runtime
   gateway: Gateway
   api: ApiServer
+  volumes: VolumeStorage
   /** Stops instances gracefully (keeping `desired`), closes every listener, removes platform.json. */
   close(): Promise<void>
 }
@@ -78,8 +85,27 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
     const store = new Store(dataDir)
     const wanted = options.users?.length ? options.users : store.listUsers().length === 0 ? [DEFAULTS.user] : []
     await store.ensureUsers([...new Set(wanted)])
-    assertInstanceAccess(dataDir, store.listUsers())
+    // Per-user uids and the kernel's rules for the private network, before any instance runs.
+    const isolation = await isolateTenants({dataDir, users: store.listUsers().length, registry: options.uidRegistry})
+    closers.push(() => isolation.close())
+    for (const limit of isolation.limits) log(`isolation: ${limit}`)
+    assertInstanceAccess(dataDir, store.listUsers().map((user) => ({...user, uids: isolation.uids})))
     await recover(store, log)
+
+    // Volumes: what a killed daemon left mounted is unmounted first; closed after the instances stop.
+    const volumes = new VolumeStorage({dataDir, log, backend: options.volumeBackend, onViolation: (uuid, message) => instanceVolumes.violation(uuid, message)})
+    await volumes.recover(new Set(store.listVolumes().map((v) => v.uuid)))
+    closers.push(() => volumes.close())
+    const instanceVolumes = new InstanceVolumes({
+      store,
+      storage: volumes,
+      log,
+      stopInstance: async (uuid, why) => {
+        runtime.note(uuid, why)
+        await store.updateInstance(uuid, {desired: 'stopped'})
+        await runtime.stop(uuid, {force: false, drainTimeoutMs: 0, reason: 'platform'})
+      },
+    })
 
     const ca = await CertificateAuthority.loadOrCreate(dataDir, {domain: DEFAULTS.domain})
     let onStopped = (_uuid: string): void => {}
@@ -91,6 +117,9 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
       user: (uuid) => store.user(uuid),
       update: (uuid, patch) => store.updateInstance(uuid, patch),
       onStopped: (uuid) => onStopped(uuid),
+      mountVolumes: (record, runAs) => instanceVolumes.mount(record, runAs),
+      uids: isolation.uids,
+      firewall: isolation.firewall,
     })
     closers.push(() => runtime.shutdown())
     for (const user of store.listUsers()) runtime.refreshNames(user.uuid)
@@ -108,6 +137,7 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
     const ctx: ApiContext = {
       store,
       runtime,
+      volumes,
       domain: DEFAULTS.domain,
       log,
       publish: async (ports) => {
@@ -118,7 +148,7 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
         }
       },
     }
-    const api = new ApiServer(ctx, {host: DEFAULTS.host, port: options.apiPort ?? DEFAULTS.apiPort, tls: ca.issue(['127.0.0.1', 'localhost', '::1'])})
+    const api = new ApiServer(ctx, {host: DEFAULTS.host, port: options.apiPort ?? DEFAULTS.apiPort, tls: await ca.issue(['127.0.0.1', 'localhost', '::1'])})
     await api.start()
     closers.push(() => api.close())
     onStopped = (uuid) => api.router.instances.onStopped(uuid)
@@ -134,12 +164,14 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
       gateway: {host: DEFAULTS.host, ports: gateway.ports()},
       users: store.listUsers().map((u) => ({name: u.name, token: u.token})),
       startedAt: new Date().toISOString(),
+      ...(isolation.limits.length > 0 ? {limits: isolation.limits} : {}),
     }
     await writeInfo(dataDir, info)
     closers.push(() => fs.rmSync(path.join(dataDir, INFO_FILE), {force: true}))
     log(`platform up: API ${info.url}, gateway ${JSON.stringify(info.gateway.ports)}, users ${info.users.map((u) => u.name).join(', ')}`)
 
-    // Bring back what should run (after a stop, a crash or kill -9).
+    // Bring back what should run (after a stop, a crash or kill -9), on volumes that exist.
+    await api.router.volumes.restore()
     api.router.instances.restore()
 
     let closing: Promise<void> | undefined
@@ -151,13 +183,16 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
       runtime,
       gateway,
       api,
+      volumes,
       close: () => {
         closing ??= (async () => {
           log('platform stopping')
           // API first (no new work), then instances, then the gateway; platform.json and the lock last.
           await api.close()
           await runtime.shutdown()
+          await volumes.close()
           await gateway.close()
+          await isolation.close()
           await store.flush()
           fs.rmSync(path.join(dataDir, INFO_FILE), {force: true})
           release()

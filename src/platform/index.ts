@@ -1,6 +1,8 @@
 // The embedded platform's public face for `ukc local start` and the tests. Light: the start-up
 // check and the lock's error load little; the daemon itself (store, runtime, gateway, API) loads only
 // when `runPlatform` is called. Its clients (the CLI, the tunnel) use src/local instead.
+import path from 'node:path'
+
 import type {PlatformOptions, RunningPlatform} from './daemon.js'
 
 export type {PlatformOptions, RunningPlatform}
@@ -12,4 +14,14 @@ export {STATE_FILE, USER_NAME} from './store/store.js'
 export async function runPlatform(options: PlatformOptions): Promise<RunningPlatform> {
   const daemon = await import('./daemon.js')
   return daemon.runPlatform(options)
+}
+
+/**
+ * Unmounts what a platform in `dataDir` left mounted (its volumes, after kill -9), so that
+ * `ukc local reset` deletes the volumes' files and not what is mounted over them.
+ */
+export async function unmountVolumes(dataDir: string): Promise<string[]> {
+  const {unmountAllUnder} = await import('./volumes/mount-table.js')
+  const {VOLUMES_DIR} = await import('./volumes/volume-storage.js')
+  return unmountAllUnder(path.join(dataDir, VOLUMES_DIR))
 }

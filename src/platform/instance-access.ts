@@ -1,12 +1,14 @@
 // Start-up check: can the instance processes reach what they need? When the platform runs as root
-// they run unprivileged (runtime/identity.ts), so every ancestor of the data dir must let them pass
-// (x) and the node binary that runs the built-in images must be executable by them. The answer is
-// one line that names the directory and what to do. Light on purpose: `ukc local start` runs it
-// before spawning the daemon, and the daemon runs it again.
+// they run unprivileged, each user under a uid of their own (runtime/identity.ts), so every ancestor
+// of the data dir must let them pass (x) and the node binary that runs the built-in images must be
+// executable by them. The answer is one line that names the uid checked, the directory and what to
+// do. Light on purpose: `ukc local start` runs it before spawning the daemon, and the daemon runs it
+// again. Before the daemon has claimed the data dir's uid block, the block it would claim is checked.
 import fs from 'node:fs'
 import path from 'node:path'
 
-import {instanceIdentity, type InstanceOwner, type RunAs} from './runtime/identity.js'
+import {plannedUidBlock, unusableReason, type UidBlock} from './isolation/uid-blocks.js'
+import {instanceIdentity, platformIsPrivileged, type InstanceOwner, type RunAs} from './runtime/identity.js'
 
 /** The platform refuses to start: `message` is one line for the user. */
 export class InstanceAccessError extends Error {}
@@ -51,15 +53,37 @@ function problemFor(dataDir: string, who: RunAs, nodeBinary: string): string | u
   return undefined
 }
 
+/** Users by name alone (before the platform knows them), or as the identity policy sees them. */
+export type AccessUsers = Array<{name: string}> | InstanceOwner[]
+
+/** The uid block the data dir has or would get, when its uids can be used (else: `nobody`). */
+function plannedBlock(dataDir: string): UidBlock | undefined {
+  try {
+    const block = plannedUidBlock(dataDir)
+    return unusableReason(block) ? undefined : block
+  } catch {
+    return undefined
+  }
+}
+
+function ownersOf(dataDir: string, users: AccessUsers): InstanceOwner[] {
+  let planned: UidBlock | undefined | null = null
+  return users.map((user, index) => {
+    if ('index' in user) return user
+    if (planned === null) planned = platformIsPrivileged() ? plannedBlock(dataDir) : undefined
+    return {name: user.name, index, uids: planned}
+  })
+}
+
 /**
  * What stops the instances of `users` from working with this data dir, as one line, or undefined.
  * Only existing directories are checked: the daemon checks again once it has created the data dir.
  */
-export function instanceAccessProblem(dataDir: string, users: InstanceOwner[], nodeBinary = process.execPath): string | undefined {
+export function instanceAccessProblem(dataDir: string, users: AccessUsers, nodeBinary = process.execPath): string | undefined {
   const absolute = path.resolve(dataDir)
   const identities = new Map<number, RunAs>()
-  for (const user of users) {
-    const who = instanceIdentity(user)
+  for (const owner of ownersOf(absolute, users)) {
+    const who = instanceIdentity(owner)
     if (who) identities.set(who.uid, who)
   }
   for (const who of identities.values()) {
@@ -70,7 +94,7 @@ export function instanceAccessProblem(dataDir: string, users: InstanceOwner[], n
 }
 
 /** Throws an InstanceAccessError with the one-line problem, if there is one. */
-export function assertInstanceAccess(dataDir: string, users: InstanceOwner[], nodeBinary = process.execPath): void {
+export function assertInstanceAccess(dataDir: string, users: AccessUsers, nodeBinary = process.execPath): void {
   const problem = instanceAccessProblem(dataDir, users, nodeBinary)
   if (problem) throw new InstanceAccessError(problem)
 }

@@ -35,7 +35,8 @@ export interface InstanceRecord {
   /** Ports the instance serves on (image ports plus service destination ports). */
   ports: number[]
   service_uuid?: string
-  volumes: Array<{uuid: string; name: string; at: string; readonly: boolean}>
+  /** The volumes attached to it (the one record of an attachment; a volume names no instance). */
+  volumes: InstanceVolume[]
   state: InstanceState
   /** What the user last asked for: `running` (start/autostart) or `stopped`. Restored after a platform restart. */
   desired: 'running' | 'stopped'
@@ -51,6 +52,33 @@ export interface InstanceRecord {
   exit_code?: number
   boot_time_us?: number
   pid?: number
+}
+
+/** A volume attached to an instance: mounted at `at` (an absolute path inside the instance). */
+export interface InstanceVolume {
+  uuid: string
+  name: string
+  at: string
+  readonly: boolean
+}
+
+/**
+ * Where a volume's storage is in its life (api/volume-phases.ts has the transitions); the API's
+ * `state` is derived from it and from the instance it is attached to.
+ */
+export type VolumePhase = 'uninitialized' | 'available' | 'error'
+
+export interface VolumeRecord {
+  uuid: string
+  name: string
+  user: string
+  size_mb: number
+  created_at: string
+  /** Stays when the instance it is attached to is deleted (created by POST /volumes, or detached once). */
+  persistent: boolean
+  phase: VolumePhase
+  /** Why the phase is `error`: the storage could not be created. */
+  error?: string
 }
 
 export interface ServiceRecord {

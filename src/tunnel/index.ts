@@ -1,10 +1,19 @@
-// The public face of the tunnel: mappings, the client bridge, the relay (as a library) and its args.
-export {parseBind, parseMapping, parseMappings, targetAddress, type TargetKind, type TunnelMapping} from './mappings.js'
-export {type ActiveForward, type ForwardSpec, TunnelClient, type TunnelClientOptions} from './client/tunnel-client.js'
-export {type RelayEndpoint, RelayHandshakeError} from './client/relay-connection.js'
+// The public face of the tunnel: mappings, the run loop and the relay choice (what `ukc tunnel`
+// uses), the pieces a run is made of (listeners, the two relay flavours' links), and the relay as a
+// library.
+export {type ResolvedMapping, type TargetKind, type TunnelMapping, parseBind, parseMapping, parseMappings, resolveMappings, targetAddress} from './mappings.js'
+export {type TunnelReady, type TunnelRunOptions, runTunnel} from './run-loop.js'
+export {LOCAL_RELAY_IMAGE, OFFICIAL_RELAY_IMAGE, type RelayChoice, chooseRelay, defaultRelayImage} from './relay-image.js'
+export {type ActiveForward, type ForwardSpec, TunnelListeners} from './listeners.js'
+export {Backoff, type BackoffPolicy, RELAY_BACKOFF} from './backoff.js'
+export type {CarriedConnection, OpenRelay, RelayFlavour, RelayLink} from './relay-link.js'
+export {type RelayInstance, type RelayReach, deleteRelay, relayAlive} from './relay-instance.js'
+export {WebSocketLink} from './websocket/link.js'
+export {type RelayEndpoint, RelayConnection, RelayHandshakeError} from './websocket/relay-connection.js'
+export {createRelay, newRelayCredentials, relayEndpoint} from './websocket/flavour.js'
+export {LegacyLink} from './legacy/link.js'
+export {isLegacyImage} from './legacy/protocol.js'
 export {hashToken} from './relay/auth.js'
 export {RELAY_DEFAULT_PORT, parseRelayConfig, relayArgs, type RelayConfig} from './relay/config.js'
 export {RelayServer} from './relay/server.js'
 export {CloseCode, DEFAULT_WINDOW, FrameType, ResetCode, SUBPROTOCOL, describeReset} from './protocol.js'
-export {DEFAULT_RELAY_IMAGE, type RelayInstance, type ResolvedMapping, createRelay, deleteRelay, newRelayCredentials, relayAlive, relayEndpoint, resolveMappings} from './relay-instance.js'
-export {isLegacyImage} from './legacy/protocol.js'

@@ -1,8 +1,9 @@
-// `[LOCAL_PORT:]<INSTANCE|PRIVATE_IP|PRIVATE_FQDN>:DEST_PORT[/tcp]` → PortMapping, with one-line
-// errors for every malformed form (kraft panicked on a bare port).
+// `[LOCAL_PORT:]<INSTANCE|PRIVATE_IP|PRIVATE_FQDN>:DEST_PORT[/tcp]` → TunnelMapping, with one-line
+// errors for every malformed form (kraft panicked on a bare port); and the mappings' targets
+// resolved as the relay dials them (instance names → private IPs).
 import net from 'node:net'
 
-import {UsageError} from '../api/index.js'
+import {type Instance, MAX_PORT, NotFoundError, type UkcClient, UsageError, allOrThrow, getInstances, isUuid, parsePort} from '../api/index.js'
 
 export type TargetKind = 'instance' | 'ip' | 'fqdn'
 
@@ -46,8 +47,8 @@ export function parseMapping(spec: string): TunnelMapping {
   }
   if (host === '') throw new UsageError(`${spec}: missing the target`, USAGE)
   if (/^\d+$/.test(host)) throw new UsageError(`${spec}: "${host}" is not an instance, private IP or private FQDN`, USAGE)
-  const destPort = port(spec, dest, 'destination', 1)
-  const localPort = local === undefined ? destPort : port(spec, local, 'local', 0)
+  const destPort = port(spec, dest, 'destination', false)
+  const localPort = local === undefined ? destPort : port(spec, local, 'local', true)
   const kind: TargetKind = net.isIP(host) ? 'ip' : host.toLowerCase().endsWith('.internal') ? 'fqdn' : 'instance'
   return {localPort, host: kind === 'instance' ? host : host.toLowerCase(), kind, destPort, spec: input}
 }
@@ -78,9 +79,38 @@ export function parseBind(value: string): string {
   return bind
 }
 
-function port(spec: string, text: string, which: string, min: number): number {
-  if (!/^\d{1,5}$/.test(text)) throw new UsageError(`${spec}: "${text}" is not a valid ${which} port`, USAGE)
-  const value = Number(text)
-  if (value < min || value > 65535) throw new UsageError(`${spec}: ${which} port ${value} is out of range (${min}-65535)`, USAGE)
+function port(spec: string, text: string, which: string, allowZero: boolean): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${spec}: "${text}" is not a valid ${which} port`, USAGE)
+  const value = parsePort(text, {allowZero})
+  if (value === undefined) throw new UsageError(`${spec}: ${which} port ${text} is out of range (${allowZero ? 0 : 1}-${MAX_PORT})`, USAGE)
   return value
+}
+
+export interface ResolvedMapping extends TunnelMapping {
+  /** "host:port" the relay dials (private IP or `*.internal`). */
+  target: string
+  /** "db:5432", as the user named it. */
+  label: string
+}
+
+/** Instance names and UUIDs → private IPs (one list call); IPs and `*.internal` pass through. */
+export async function resolveMappings(client: UkcClient, mappings: TunnelMapping[]): Promise<ResolvedMapping[]> {
+  const named = mappings.filter((m) => m.kind === 'instance')
+  let instances: Instance[] = []
+  if (named.length > 0) instances = allOrThrow(await getInstances(client))
+  return mappings.map((m) => {
+    let host = m.host
+    if (m.kind === 'instance') {
+      const instance = instances.find((i) => (isUuid(m.host) ? i.uuid === m.host.toLowerCase() : i.name === m.host))
+      if (!instance) throw new NotFoundError(`instance '${m.host}' not found`, 'list your instances with `ukc instance list`')
+      if (!instance.private_ip) throw new UsageError(`instance '${m.host}' has no private IP`, 'tunnel to its private FQDN (<name>.internal) or IP instead')
+      host = instance.private_ip
+    }
+    return {...m, target: targetAddress(host, m.destPort), label: mappingLabel(m)}
+  })
+}
+
+/** "db:5432": a mapping's target as the user named it, for messages and the ready line. */
+export function mappingLabel(mapping: TunnelMapping): string {
+  return targetAddress(mapping.host, mapping.destPort)
 }

@@ -1,63 +1,17 @@
-// The relay as an API object: resolve the tunnel's targets, create the relay instance with a fresh
-// token (only its SHA-256 goes into the instance args, which the API shows), find its public endpoint,
-// and delete it. Used by `ukc tunnel`; the token itself never leaves this process.
-import crypto from 'node:crypto'
-
+// The relay as an API object, whatever its flavour: create it and learn its public FQDN, tell
+// whether it still exists, delete it, and say where one of its public ports is reached (the local
+// platform's gateway, or `<fqdn>:<port>` on real Unikraft Cloud).
 import {
-  type Instance,
+  type CreateInstanceRequest,
   NotFoundError,
   type UkcClient,
-  UsageError,
   allOrThrow,
   createInstance,
   deleteInstances,
   firstOrThrow,
   getInstances,
-  isUuid,
 } from '../api/index.js'
-import {gatewayEndpoint, type PlatformInfo} from '../local/index.js'
-import type {RelayEndpoint} from './client/relay-connection.js'
-import type {TunnelMapping} from './mappings.js'
-import {targetAddress} from './mappings.js'
-import {hashToken} from './relay/auth.js'
-import {RELAY_DEFAULT_PORT, relayArgs} from './relay/config.js'
-
-export const DEFAULT_RELAY_IMAGE = 'ukc/tunnel-relay'
-
-export interface ResolvedMapping extends TunnelMapping {
-  /** "host:port" the relay dials (private IP or `*.internal`). */
-  target: string
-  /** "db:5432", as the user named it. */
-  label: string
-}
-
-/** Instance names and UUIDs → private IPs (one list call); IPs and `*.internal` pass through. */
-export async function resolveMappings(client: UkcClient, mappings: TunnelMapping[]): Promise<ResolvedMapping[]> {
-  const named = mappings.filter((m) => m.kind === 'instance')
-  let instances: Instance[] = []
-  if (named.length > 0) instances = allOrThrow(await getInstances(client))
-  return mappings.map((m) => {
-    let host = m.host
-    if (m.kind === 'instance') {
-      const instance = instances.find((i) => (isUuid(m.host) ? i.uuid === m.host.toLowerCase() : i.name === m.host))
-      if (!instance) throw new NotFoundError(`instance '${m.host}' not found`, 'list your instances with `ukc instance list`')
-      if (!instance.private_ip) throw new UsageError(`instance '${m.host}' has no private IP`, 'tunnel to its private FQDN (<name>.internal) or IP instead')
-      host = instance.private_ip
-    }
-    return {...m, target: targetAddress(host, m.destPort), label: targetAddress(m.host, m.destPort)}
-  })
-}
-
-export interface RelayCredentials {
-  token: string
-  tokenHash: string
-}
-
-/** A fresh 256-bit token; the relay only ever sees its hash. */
-export function newRelayCredentials(): RelayCredentials {
-  const token = crypto.randomBytes(32).toString('base64url')
-  return {token, tokenHash: hashToken(token)}
-}
+import {gatewayEndpoint, type PlatformInfo, readPlatformInfo} from '../local/index.js'
 
 export interface RelayInstance {
   uuid: string
@@ -65,24 +19,16 @@ export interface RelayInstance {
   fqdn: string
 }
 
-export async function createRelay(
-  client: UkcClient,
-  options: {image: string; tokenHash: string; targets: string[]; heartbeatTimeoutMs: number; waitTimeoutMs?: number},
-): Promise<RelayInstance> {
-  const created = firstOrThrow(
-    await createInstance(client, {
-      image: options.image,
-      args: relayArgs({tokenHash: options.tokenHash, allow: [...new Set(options.targets)], heartbeatTimeoutMs: options.heartbeatTimeoutMs}),
-      memory_mb: 64,
-      // Public only on 443 (http+tls): works where nothing but HTTPS leaves the network.
-      service_group: {services: [{port: 443, destination_port: RELAY_DEFAULT_PORT, handlers: ['http', 'tls']}]},
-      autostart: true,
-      wait_timeout_ms: options.waitTimeoutMs ?? 10_000,
-      // A crash restarts it; a clean exit (heartbeat lost) stops it and delete-on-stop removes it.
-      restart_policy: 'on-failure',
-      features: ['delete-on-stop'],
-    }),
-  )
+/** How this run reaches public endpoints: through the local platform (trusting its CA), or directly. */
+export interface RelayReach {
+  local?: PlatformInfo
+  /** The local platform's CA (PEM); system roots otherwise. */
+  ca?: string
+}
+
+/** Creates the relay and returns it with its public FQDN (a relay without one is deleted again). */
+export async function createRelayInstance(client: UkcClient, request: CreateInstanceRequest, noFqdnHint: string): Promise<RelayInstance> {
+  const created = firstOrThrow(await createInstance(client, request))
   let fqdn = created.service_group?.domains?.[0]?.fqdn
   if (!fqdn) {
     const [full] = allOrThrow(await getInstances(client, [created.uuid]))
@@ -90,16 +36,23 @@ export async function createRelay(
   }
   if (!fqdn) {
     await deleteRelay(client, created.uuid)
-    throw new NotFoundError('the relay instance got no public FQDN', 'check that your account can publish services on port 443')
+    throw new NotFoundError('the relay instance got no public FQDN', noFqdnHint)
   }
   return {uuid: created.uuid, name: created.name, fqdn}
+}
+
+/** The relay's state ('running', 'stopped', …), or undefined when it no longer exists. */
+export async function relayState(client: UkcClient, uuid: string): Promise<string | undefined> {
+  const [instance] = (await getInstances(client, [uuid])).items
+  if (!instance || instance.status === 'error') return undefined
+  return instance.state ?? 'unknown'
 }
 
 /** Whether the relay still exists and is not stopped (it restarts itself after a crash). */
 export async function relayAlive(client: UkcClient, uuid: string): Promise<boolean> {
   try {
-    const [instance] = (await getInstances(client, [uuid])).items
-    return Boolean(instance && instance.status !== 'error' && instance.state !== 'stopped')
+    const state = await relayState(client, uuid)
+    return state !== undefined && state !== 'stopped'
   } catch {
     return true // the API is unreachable: no reason to believe the relay is gone
   }
@@ -109,12 +62,14 @@ export async function deleteRelay(client: UkcClient, uuid: string): Promise<void
   await deleteInstances(client, [uuid])
 }
 
-/** Where to open the WebSocket: the local gateway (trusting its CA) or `<fqdn>:443` with system roots. */
-export function relayEndpoint(relay: RelayInstance, token: string, local?: PlatformInfo, ca?: string): RelayEndpoint {
-  if (local) {
-    const gateway = gatewayEndpoint(local, 443)
-    if (!gateway) throw new NotFoundError('the local platform publishes no port 443', 'restart it with `ukc local stop && ukc local start`')
-    return {url: `wss://${relay.fqdn}:${gateway.port}/`, connectHost: gateway.host, ca, token}
-  }
-  return {url: `wss://${relay.fqdn}/`, token}
+/**
+ * Where to dial the relay's public `port`: the local gateway's mapped port (platform.json is read
+ * again: the gateway publishes a relay's ports when it is created), or `<fqdn>:<port>`.
+ */
+export function publicAddress(reach: RelayReach, fqdn: string, port: number): {host: string; port: number} {
+  if (!reach.local) return {host: fqdn, port}
+  const platform = readPlatformInfo(reach.local.dataDir) ?? reach.local
+  const gateway = gatewayEndpoint(platform, port)
+  if (!gateway) throw new NotFoundError(`the local platform publishes no port ${port}`, 'restart it with `ukc local stop && ukc local start`')
+  return gateway
 }

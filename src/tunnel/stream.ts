@@ -52,11 +52,18 @@ export class TunnelStream {
   // --- socket → frames ---
 
   private onSocketData(chunk: Buffer): void {
-    this.sendCredit -= chunk.length
-    this.session.send(encodeData(this.id, chunk), (error) => {
-      if (!error && this.paused) this.maybeResume()
-    })
+    // A socket read may be larger than the credit left: send what the peer granted and put the rest
+    // back in the socket's buffer, where it waits (in order, before any 'end') for more credit.
+    const allowed = Math.max(0, Math.min(chunk.length, this.sendCredit))
+    if (allowed > 0) {
+      this.sendCredit -= allowed
+      this.session.send(encodeData(this.id, allowed === chunk.length ? chunk : chunk.subarray(0, allowed)), (error) => {
+        if (!error && this.paused) this.maybeResume()
+      })
+    }
     if (this.sendCredit <= 0 || this.session.congested()) this.pause()
+    // Pause first: unshifting into a flowing socket would emit the rest again at once.
+    if (allowed < chunk.length) this.socket.unshift(chunk.subarray(allowed))
   }
 
   private onSocketEnd(): void {

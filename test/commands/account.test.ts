@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {afterEach, describe, it} from 'node:test'
 
-import {TARGET, api, envelope, nock, ukc} from './harness.js'
+import {TARGET, api, envelope, instanceObject, nock, ukc} from './harness.js'
 
 const quotas = {
   status: 'success',
@@ -31,10 +31,13 @@ describe('quotas, image list, metro list', () => {
       {status: 'success', digest: 'alice/app@sha256:aa', tags: ['alice/app:1.0'], size_in_bytes: 5 * 1024 * 1024, args: '/app'},
       {status: 'success', digest: 'nginx@sha256:bb', tags: ['nginx:latest'], size_in_bytes: 20 * 1024 * 1024},
     ]
+    const instances = () => api().get('/v1/instances').reply(200, envelope('instances', [instanceObject({name: 'web', image: 'alice/app@sha256:aa'})]))
     api().get('/v1/images/list').reply(200, envelope('images', images))
+    instances()
     const mine = await ukc(['image', 'ls', ...TARGET])
-    assert.match(mine.stdout, /^NAME\s+VERSION\s+SIZE\nalice\/app\s+1\.0\s+5\.0 MiB\n$/)
+    assert.match(mine.stdout, /^NAME\s+VERSION\s+SIZE\s+USED BY\nalice\/app\s+1\.0\s+5\.0 MiB\s+web\n$/)
     api().get('/v1/images/list').reply(200, envelope('images', images))
+    instances()
     const all = await ukc(['image', 'list', '--all', ...TARGET])
     assert.match(all.stdout, /^nginx\s+latest\s+20 MiB$/m)
   })
@@ -45,9 +48,10 @@ describe('quotas, image list, metro list', () => {
       labels: {'ukc.kind': kind, 'ukc.available': String(available), ...(anyTag ? {'ukc.tags': '*'} : {})},
     })
     api().get('/v1/images/list').reply(200, envelope('images', [local('ukc/hello:latest', 'builtin', true), local('postgres:latest', 'host', true, true), local('redis:latest', 'host', false, true)]))
+    api().get('/v1/instances').reply(200, envelope('instances', []))
     const {stdout, exitCode} = await ukc(['image', 'list', ...TARGET])
     assert.equal(exitCode, 0)
-    assert.match(stdout, /^NAME\s+VERSION\s+SIZE\s+AVAILABLE$/m)
+    assert.match(stdout, /^NAME\s+VERSION\s+SIZE\s+AVAILABLE\s+USED BY$/m)
     assert.match(stdout, /^ukc\/hello\s+latest\s+1\.0 KiB\s+yes$/m)
     assert.match(stdout, /^postgres\s+\*\s+1\.0 KiB\s+yes$/m)
     assert.match(stdout, /^redis\s+\*\s+1\.0 KiB\s+no \(missing on this host\)$/m)

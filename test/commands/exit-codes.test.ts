@@ -1,11 +1,11 @@
 // Every command that calls the API maps the API's failures to the documented exit codes:
-// 400→2, 401→3, 404 and per-item code 8→4, 409 and per-item codes 15 and 23→5, 503 and refused→7.
+// 400→2, 401→3, 404 and per-item code 8→4, 409 and per-item codes 11, 15, 23 and 24→5, 503 and refused→7.
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {afterEach, before, describe, it} from 'node:test'
 
-import {TARGET, TOKEN, api, nock, ukc} from './harness.js'
+import {SVC_UUID, TARGET, TOKEN, api, nock, ukc} from './harness.js'
 
 interface Case {
   args: string[]
@@ -43,6 +43,16 @@ const COMMANDS: Case[] = [
   {args: ['cert', 'list'], method: 'get', path: '/v1/certificates', key: 'certificates'},
   {args: ['cert', 'get', 'web'], method: 'get', path: '/v1/certificates', key: 'certificates'},
   {args: ['cert', 'remove', 'web'], method: 'delete', path: '/v1/certificates', key: 'certificates'},
+  {args: ['image', 'remove', 'web'], method: 'delete', path: '/v1/images', key: 'images'},
+  {args: ['instance', 'metrics', 'web'], method: 'get', path: '/v1/instances/metrics', key: 'instances'},
+  {args: ['instance', 'top', 'web'], method: 'get', path: '/v1/instances/metrics', key: 'instances'},
+  {args: ['service', 'logs', 'web'], method: 'get', path: '/v1/services', key: 'service_groups'},
+  {args: ['scale', 'init', 'web', '--master', 'm'], method: 'post', path: '/v1/services/autoscale', key: 'service_groups'},
+  {args: ['scale', 'get', 'web'], method: 'get', path: '/v1/services/autoscale', key: 'service_groups'},
+  {args: ['scale', 'reset', 'web'], method: 'delete', path: '/v1/services/autoscale', key: 'service_groups'},
+  {args: ['scale', 'add', SVC_UUID, '--name', 'p', '--step', '0:50/1'], method: 'post', path: `/v1/services/${SVC_UUID}/autoscale/policies`, key: 'policies'},
+  {args: ['scale', 'remove', SVC_UUID, 'p'], method: 'delete', path: `/v1/services/${SVC_UUID}/autoscale/policies/p`, key: 'policies'},
+  {args: ['purge', '--yes'], method: 'get', path: '/v1/instances', key: 'instances'},
 ]
 
 const HTTP_FAILURES: Array<[number, number]> = [
@@ -55,8 +65,10 @@ const HTTP_FAILURES: Array<[number, number]> = [
 
 const ITEM_FAILURES: Array<[number, number]> = [
   [8, 4],
+  [11, 5],
   [15, 5],
   [23, 5],
+  [24, 5],
 ]
 
 describe('exit codes of every API command', () => {

@@ -95,6 +95,8 @@ describe('instance create', () => {
   })
 
   it('attaches to an existing service without a scale-to-zero override', async () => {
+    // With --start, the service is looked up first for a rollout: nothing in it runs this image.
+    api().get('/v1/services', [{name: 'web'}]).reply(200, envelope('service_groups', [serviceObject({name: 'web', instances: []})]))
     const scope = api()
       .post('/v1/instances', {image: 'nginx:latest', autostart: true, restart_policy: 'never', service_group: {name: 'web'}})
       .reply(200, envelope('instances', [createdItem]))

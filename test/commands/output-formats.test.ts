@@ -12,6 +12,8 @@ interface Case {
   body: Record<string, unknown>
   header: RegExp
   listKey: RegExp
+  /** Another call the table and list formats make. */
+  also?: () => void
 }
 
 const instances = envelope('instances', [instanceObject()])
@@ -28,6 +30,10 @@ const quotas = envelope('quotas', [
 ])
 const images = envelope('images', [{status: 'success', digest: 'alice/app@sha256:aa', tags: ['alice/app:1.0'], size_in_bytes: 1024}])
 
+const metrics = envelope('instances', [{status: 'success', uuid: UUID1, name: 'nginx-1a747', state: 'running', rss_bytes: 1024, cpu_time_ms: 230, nconns: 1, ntotal: 5}])
+const autoscale = envelope('service_groups', [{status: 'success', uuid: SVC_UUID, name: 'web', enabled: true, min_size: 1, max_size: 4, policies: []}])
+const reset = envelope('service_groups', [{status: 'success', uuid: SVC_UUID, name: 'web'}])
+
 const CASES: Case[] = [
   {args: ['instance', 'list'], method: 'get', path: '/v1/instances', body: instances, header: /^NAME\s+FQDN\s+STATE\s+STATUS/, listKey: /^ +uuid: /m},
   {args: ['instance', 'get', 'nginx-1a747'], method: 'get', path: '/v1/instances', body: instances, header: /^NAME\s+FQDN\s+STATE\s+STATUS/, listKey: /^ +uuid: /m},
@@ -37,8 +43,20 @@ const CASES: Case[] = [
   {args: ['service', 'list'], method: 'get', path: '/v1/services', body: services, header: /^NAME\s+FQDN\s+SERVICES\s+INSTANCES/, listKey: /^ +uuid: /m},
   {args: ['service', 'get', 'web'], method: 'get', path: '/v1/services', body: services, header: /^NAME\s+FQDN\s+SERVICES\s+INSTANCES/, listKey: /^ +uuid: /m},
   {args: ['service', 'remove', 'web'], method: 'delete', path: '/v1/services', body: services, header: /^NAME\s+FQDN\s+SERVICES/, listKey: /^ +uuid: /m},
+  {args: ['instance', 'metrics', 'nginx-1a747'], method: 'get', path: '/v1/instances/metrics', body: metrics, header: /^NAME\s+STATE\s+RSS\s+CPU TIME/, listKey: /^ +cpu time: 230ms$/m},
+  {args: ['scale', 'get', 'web'], method: 'get', path: '/v1/services/autoscale', body: autoscale, header: /^NAME\s+ENABLED\s+MIN SIZE\s+MAX SIZE\s+POLICIES/, listKey: /^ +uuid: /m},
+  {args: ['scale', 'reset', 'web'], method: 'delete', path: '/v1/services/autoscale', body: reset, header: /^NAME\s+UUID\nweb/, listKey: /^name: web$/m},
+  {args: ['image', 'remove', 'alice/app:1.0'], method: 'delete', path: '/v1/images', body: images, header: /^NAME\s+VERSION\s+SIZE\nalice\/app/, listKey: /^ +app args:/m},
   {args: ['quotas'], method: 'get', path: '/v1/users/quotas', body: quotas, header: /^USER NAME\s+ACTIVE INSTANCES/, listKey: /^ +user uuid: a1b2$/m},
-  {args: ['image', 'list'], method: 'get', path: '/v1/images/list', body: images, header: /^NAME\s+VERSION\s+SIZE/, listKey: /^ +app args:/m},
+  {
+    args: ['image', 'list'],
+    method: 'get',
+    path: '/v1/images/list',
+    body: images,
+    header: /^NAME\s+VERSION\s+SIZE\s+USED BY/,
+    listKey: /^ +app args:/m,
+    also: () => api().get('/v1/instances').reply(200, envelope('instances', [instanceObject({image: 'alice/app@sha256:aa'})])),
+  },
 ]
 
 describe('output formats', () => {
@@ -50,8 +68,10 @@ describe('output formats', () => {
       const items = Object.values(c.body.data as Record<string, unknown[]>)[0]
 
       reply()
+      c.also?.()
       assert.match((await ukc([...c.args, '-o', 'table', ...TARGET])).stdout, c.header)
       reply()
+      c.also?.()
       assert.match((await ukc([...c.args, '-o', 'list', ...TARGET])).stdout, c.listKey)
       reply()
       assert.deepEqual(JSON.parse((await ukc([...c.args, '--json', ...TARGET])).stdout), items)

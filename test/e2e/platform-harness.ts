@@ -136,6 +136,9 @@ export class Cli {
         // gone
       }
     }
+    // A daemon killed with -9 leaves its volumes mounted (as root): never delete below a mount.
+    const {unmountVolumes} = await import('../../src/platform/index.js')
+    await unmountVolumes(this.dataDir)
     fs.rmSync(this.dir, {recursive: true, force: true})
   }
 }

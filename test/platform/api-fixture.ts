@@ -1,5 +1,6 @@
 // An in-process API server over a real store in a temp dir, with a fake runtime: instances "run"
-// as soon as they are started. Lets the API tests run without child processes.
+// as soon as they are started. Lets the API tests run without child processes. Volumes are real
+// (plain directories in the temp dir).
 import fs from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
@@ -9,6 +10,7 @@ import type {Image, InstanceState} from '../../src/api/types.js'
 import {ApiServer, type InstanceRuntime} from '../../src/platform/api/index.js'
 import {Store} from '../../src/platform/store/index.js'
 import type {UserRecord} from '../../src/platform/types.js'
+import {VolumeStorage} from '../../src/platform/volumes/index.js'
 
 const IMAGES: Array<Image & {ports: number[]}> = [
   {digest: 'ukc/hello@sha256:1111', tags: ['ukc/hello:latest'], ports: [8080]},
@@ -71,6 +73,7 @@ export class ApiFixture {
   readonly store: Store
   readonly runtime: FakeRuntime
   readonly server: ApiServer
+  readonly volumes: VolumeStorage
   readonly published: number[] = []
   readonly logs: string[] = []
   users: UserRecord[] = []
@@ -80,10 +83,12 @@ export class ApiFixture {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-api-'))
     this.store = new Store(this.dir)
     this.runtime = new FakeRuntime(this.store)
+    this.volumes = new VolumeStorage({dataDir: this.dir, backend: 'directory', log: (line) => this.logs.push(line)})
     this.server = new ApiServer(
       {
         store: this.store,
         runtime: this.runtime,
+        volumes: this.volumes,
         domain: 'local.localhost',
         log: (line) => this.logs.push(line),
         publish: async (ports) => {
@@ -142,6 +147,7 @@ export class ApiFixture {
   async close(): Promise<void> {
     await this.server.close()
     await this.store.flush()
+    await this.volumes.close()
     fs.rmSync(this.dir, {recursive: true, force: true})
   }
 }

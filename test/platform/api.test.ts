@@ -243,7 +243,7 @@ describe('platform API v1', () => {
     })
 
     it('answers unknown endpoints with 404 in the envelope shape', async () => {
-      const reply = await api.request('GET', '/volumes', {as: 'alice'})
+      const reply = await api.request('GET', '/no-such-collection', {as: 'alice'})
       assert.equal(reply.status, 404)
       assert.equal(reply.body.status, 'error')
     })

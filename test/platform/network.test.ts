@@ -33,7 +33,7 @@ describe('private network', () => {
   let web: InstanceRecord
 
   before(async () => {
-    fixture = new RuntimeFixture()
+    fixture = await RuntimeFixture.create()
     alice = fixture.user('alice', 12)
     bob = fixture.user('bob', 13)
     echo = fixture.instance(alice, 'echo')

@@ -25,12 +25,12 @@ describe('postgres:16 from the npm package', {skip: noNpm}, () => {
   let fixture: RuntimeFixture
   let nora: UserRecord
 
-  before(() => {
+  before(async () => {
     // The platform reads UKC_POSTGRES when it builds its catalog; `npm` hides the host's server.
     const saved = process.env.UKC_POSTGRES
     process.env.UKC_POSTGRES = 'npm'
     try {
-      fixture = new RuntimeFixture()
+      fixture = await RuntimeFixture.create()
     } finally {
       if (saved === undefined) delete process.env.UKC_POSTGRES
       else process.env.UKC_POSTGRES = saved

@@ -1,18 +1,20 @@
 // A fake store for runtime tests: records in a Map, the same IP plan as the real store
-// (private 127.(16+u).x.y, backend 127.(32+u).x.y), and a Runtime wired to it in a temp dir.
+// (private 127.(16+u).x.y, backend 127.(32+u).x.y), and a Runtime wired to it in a temp dir. As root
+// it claims a uid block from the machine's registry, like the daemon (per-user instance uids), and
+// gives it back on close.
 import fs from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import {setTimeout as delay} from 'node:timers/promises'
 
+import {claimUidBlock, releaseUidBlock, type UidBlock} from '../../src/platform/isolation/index.js'
 import {findBinary} from '../../src/platform/runtime/host-binaries.js'
 import {Runtime, type RuntimeOptions, type RuntimeTimings} from '../../src/platform/runtime/index.js'
 import {PostgresServers} from '../../src/platform/runtime/servers/postgres-servers.js'
 import type {InstanceRecord, UserRecord} from '../../src/platform/types.js'
 
 export class RuntimeFixture {
-  readonly dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-runtime-'))
   readonly records = new Map<string, InstanceRecord>()
   readonly users = new Map<string, UserRecord>()
   readonly stopped: string[] = []
@@ -20,11 +22,19 @@ export class RuntimeFixture {
   readonly runtime: Runtime
   private sequence = 0
 
-  constructor(
+  private constructor(
+    readonly dataDir: string,
+    private readonly uids: UidBlock | undefined,
     private readonly timings?: Partial<RuntimeTimings>,
     private readonly extra: Pick<RuntimeOptions, 'projectRoot'> = {},
   ) {
     this.runtime = new Runtime(this.options())
+  }
+
+  static async create(timings?: Partial<RuntimeTimings>, extra: Pick<RuntimeOptions, 'projectRoot'> = {}): Promise<RuntimeFixture> {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-runtime-'))
+    const uids = process.getuid?.() === 0 ? await claimUidBlock(dataDir) : undefined
+    return new RuntimeFixture(dataDir, uids, timings, extra)
   }
 
   /** Runtime options backed by this fixture's maps (a second Runtime may share them). */
@@ -44,6 +54,7 @@ export class RuntimeFixture {
       },
       onStopped: (uuid) => this.stopped.push(uuid),
       timings: this.timings,
+      uids: this.uids,
       ...this.extra,
     }
   }
@@ -99,6 +110,7 @@ export class RuntimeFixture {
 
   async close(): Promise<void> {
     await this.runtime.shutdown()
+    await releaseUidBlock(this.dataDir)
     fs.rmSync(this.dataDir, {recursive: true, force: true})
   }
 }

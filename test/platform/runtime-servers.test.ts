@@ -21,8 +21,8 @@ describe('host server images', () => {
   let fixture: RuntimeFixture
   let dave: UserRecord
 
-  before(() => {
-    fixture = new RuntimeFixture()
+  before(async () => {
+    fixture = await RuntimeFixture.create()
     dave = fixture.user('dave', 11)
   })
   after(() => fixture.close())

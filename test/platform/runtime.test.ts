@@ -16,8 +16,8 @@ describe('runtime', () => {
   let fixture: RuntimeFixture
   let alice: UserRecord
 
-  before(() => {
-    fixture = new RuntimeFixture()
+  before(async () => {
+    fixture = await RuntimeFixture.create()
     alice = fixture.user('alice', 10)
   })
   after(() => fixture.close())
@@ -261,9 +261,9 @@ describe('runtime time bounds', () => {
   let fixture: RuntimeFixture
   let erin: UserRecord
 
-  before(() => {
+  before(async () => {
     // Short bounds, but not the boot timeout: every other boot here must not race it on a busy machine.
-    fixture = new RuntimeFixture({healthyAfterMs: 300, stopGraceMs: 300})
+    fixture = await RuntimeFixture.create({healthyAfterMs: 300, stopGraceMs: 300})
     erin = fixture.user('erin', 9)
   })
   after(() => fixture.close())
@@ -293,7 +293,7 @@ describe('runtime time bounds', () => {
   })
 
   it('kills a process that does not listen within the boot timeout', async () => {
-    const short = new RuntimeFixture({bootTimeoutMs: 400})
+    const short = await RuntimeFixture.create({bootTimeoutMs: 400})
     try {
       userImage('mute', 'setInterval(() => {}, 1000)', 7600, short)
       const record = short.instance(short.user('erin', 5), 'mute')
@@ -326,7 +326,7 @@ describe('runtime and the platform process', () => {
     // A platform in its own process: a runtime that starts hello and reports the instance's pid.
     const platform = `
       import {RuntimeFixture} from ${JSON.stringify(path.resolve('test/platform/runtime-fixture.ts'))}
-      const fixture = new RuntimeFixture()
+      const fixture = await RuntimeFixture.create()
       const record = fixture.instance(fixture.user('frank', 8), 'hello')
       await fixture.runtime.start(record.uuid)
       console.log(JSON.stringify({pid: fixture.get(record.uuid).pid, dir: fixture.dataDir}))

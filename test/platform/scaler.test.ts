@@ -21,8 +21,8 @@ describe('scale-to-zero', () => {
   let fixture: RuntimeFixture
   let carol: UserRecord
 
-  before(() => {
-    fixture = new RuntimeFixture()
+  before(async () => {
+    fixture = await RuntimeFixture.create()
     carol = fixture.user('carol', 14)
   })
   after(() => fixture.close())

@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import tls from 'node:tls'
-import {after, describe, it} from 'node:test'
+import {after, describe, it, mock} from 'node:test'
 import {CertificateAuthority} from '../../src/platform/tls/index.js'
 
 const dirs: string[] = []
@@ -21,12 +21,12 @@ after(() => {
 /** Serves `context` on loopback and connects trusting only the CA; resolves with the verified peer cert. */
 async function handshake(
   ca: CertificateAuthority,
-  serve: {leaf?: {cert: string; key: string}; sni?: (name: string) => tls.SecureContext},
+  serve: {leaf?: {cert: string; key: string}; sni?: (name: string) => Promise<tls.SecureContext>},
   connect: {servername?: string; host?: string},
 ): Promise<tls.PeerCertificate> {
   const server = tls.createServer({
     ...serve.leaf,
-    SNICallback: serve.sni ? (name, cb) => cb(null, serve.sni!(name)) : undefined,
+    SNICallback: serve.sni ? (name, cb) => void serve.sni!(name).then((context) => cb(null, context), cb) : undefined,
   })
   server.on('secureConnection', (socket) => socket.end('hello'))
   await new Promise<void>((resolve) => server.listen(0, connect.host ?? '127.0.0.1', resolve))
@@ -59,7 +59,7 @@ describe('CertificateAuthority', () => {
     const second = await CertificateAuthority.loadOrCreate(dir)
     assert.equal(second.certPem, first.certPem)
     // A leaf from the restarted CA verifies against the CA the user trusted the first time.
-    const peer = await handshake(first, {leaf: second.issue(['localhost'])}, {servername: 'localhost'})
+    const peer = await handshake(first, {leaf: await second.issue(['localhost'])}, {servername: 'localhost'})
     assert.equal(peer.subject.CN, 'localhost')
   })
 
@@ -73,8 +73,8 @@ describe('CertificateAuthority', () => {
 
   it('issues an API leaf for 127.0.0.1, ::1 and localhost that Node verifies with only the CA', async () => {
     const ca = await CertificateAuthority.loadOrCreate(tempDir())
-    const leaf = ca.issue(['127.0.0.1', '::1', 'localhost'])
-    assert.equal(ca.issue(['127.0.0.1', '::1', 'localhost']), leaf, 'cached')
+    const leaf = await ca.issue(['127.0.0.1', '::1', 'localhost'])
+    assert.equal(await ca.issue(['127.0.0.1', '::1', 'localhost']), leaf, 'cached')
     await handshake(ca, {leaf}, {host: '127.0.0.1'})
     await handshake(ca, {leaf}, {servername: 'localhost'})
     const san = new crypto.X509Certificate(leaf.cert).subjectAltName ?? ''
@@ -93,14 +93,14 @@ describe('CertificateAuthority', () => {
     await handshake(ca, {sni}, {servername: 'local.localhost'})
     const custom = await handshake(ca, {sni}, {servername: 'app.example.test'})
     assert.equal(custom.subjectaltname, 'DNS:app.example.test')
-    assert.equal(ca.secureContext('APP.example.test'), ca.secureContext('app.example.test'))
+    assert.equal(await ca.secureContext('APP.example.test'), await ca.secureContext('app.example.test'))
   })
 
   it('rejects a leaf when the client trusts another CA', async () => {
     const ca = await CertificateAuthority.loadOrCreate(tempDir())
     const stranger = await CertificateAuthority.loadOrCreate(tempDir())
     await assert.rejects(
-      handshake(stranger, {leaf: ca.issue(['localhost'])}, {servername: 'localhost'}),
+      handshake(stranger, {leaf: await ca.issue(['localhost'])}, {servername: 'localhost'}),
       /self.signed|unable to verify|certificate/i,
     )
   })
@@ -109,8 +109,73 @@ describe('CertificateAuthority', () => {
     const dir = tempDir()
     const ca = await CertificateAuthority.loadOrCreate(dir, {domain: 'local.localhost'})
     const leafPath = path.join(dir, 'leaf.pem')
-    fs.writeFileSync(leafPath, ca.issue(['*.local.localhost', 'local.localhost']).cert)
+    fs.writeFileSync(leafPath, (await ca.issue(['*.local.localhost', 'local.localhost'])).cert)
+    const out = execFileSync('openssl', ['verify', '-CAfile', ca.certPath, '-purpose', 'sslserver', leafPath], {encoding: 'utf8'})
+    assert.match(out, /OK/)
+  })
+
+  it('issues a name once however many handshakes ask at the same time, then answers without waiting', async () => {
+    const ca = await CertificateAuthority.loadOrCreate(tempDir(), {domain: 'local.localhost'})
+    assert.equal(ca.cachedContext('shop.example.test'), undefined, 'nothing issued yet')
+    const contexts = await Promise.all(Array.from({length: 5}, () => ca.secureContext('shop.example.test')))
+    assert.equal(new Set(contexts).size, 1, 'one leaf for concurrent first handshakes')
+    assert.equal(ca.cachedContext('SHOP.example.test'), contexts[0])
+    const [a, b] = await Promise.all([ca.issue(['x.example.test']), ca.issue(['x.example.test'])])
+    assert.equal(a, b)
+  })
+
+  it('keeps serving a leaf due for renewal while its successor is issued, then serves the new one', async () => {
+    const dir = tempDir()
+    const ca = await CertificateAuthority.loadOrCreate(dir, {domain: 'local.localhost'})
+    const old = await ca.secureContext('app.local.localhost')
+    const oldLeaf = await ca.issue(['*.local.localhost', 'local.localhost'])
+    mock.timers.enable({apis: ['Date'], now: Date.now() + 360 * 24 * 3_600_000})
+    try {
+      assert.equal(ca.cachedContext('app.local.localhost'), old, 'the due leaf answers at once')
+      // The renewal runs on WebCrypto (no timers): poll it with setImmediate, bounded by a count.
+      let renewed: tls.SecureContext | undefined
+      for (let i = 0; i < 100_000 && (renewed = ca.cachedContext('app.local.localhost')) === old; i++) await new Promise(setImmediate)
+      assert.notEqual(renewed, old, 'a new leaf replaced the due one')
+      const fresh = await ca.issue(['*.local.localhost', 'local.localhost'])
+      assert.notEqual(fresh.cert, oldLeaf.cert)
+      const notAfter = new Date(new crypto.X509Certificate(fresh.cert).validTo).getTime()
+      assert.ok(notAfter > Date.now() + 300 * 24 * 3_600_000, 'valid a year from the (mocked) now')
+    } finally {
+      mock.timers.reset()
+    }
+  })
+
+  it('keeps a CA created by an earlier version: it loads, and its leaves verify in node and openssl', async () => {
+    const dir = tempDir()
+    fs.writeFileSync(path.join(dir, 'ca.pem'), `${OLD_CA_CERT}\n`, {mode: 0o644})
+    fs.writeFileSync(path.join(dir, 'ca-key.pem'), `${OLD_CA_KEY}\n`, {mode: 0o600})
+    const ca = await CertificateAuthority.loadOrCreate(dir, {domain: 'local.localhost'})
+    assert.equal(ca.certPem.trim(), OLD_CA_CERT, 'the same CA, not a new one')
+    const peer = await handshake(ca, {sni: (name) => ca.secureContext(name)}, {servername: 'web.local.localhost'})
+    assert.match(peer.subjectaltname ?? '', /DNS:\*\.local\.localhost/)
+    const leafPath = path.join(dir, 'leaf.pem')
+    fs.writeFileSync(leafPath, (await ca.issue(['api.example.test'])).cert)
     const out = execFileSync('openssl', ['verify', '-CAfile', ca.certPath, '-purpose', 'sslserver', leafPath], {encoding: 'utf8'})
     assert.match(out, /OK/)
   })
 })
+
+/** A CA pair written by ukc before certificates went through @peculiar/x509 (ASN.1 built by hand). */
+const OLD_CA_CERT = `-----BEGIN CERTIFICATE-----
+MIIB8DCCAZagAwIBAgIQTZWjzOICJKML2EtdIw90jjAKBggqhkjOPQQDAjBGMRsw
+GQYDVQQKDBJ1a2MgbG9jYWwgcGxhdGZvcm0xJzAlBgNVBAMMHnVrYyBsb2NhbCBw
+bGF0Zm9ybSBDQSAzMjM4ODI0YzAeFw0yNjExMzAwMDM5MjdaFw0zNjExMjcwMTM5
+MjdaMEYxGzAZBgNVBAoMEnVrYyBsb2NhbCBwbGF0Zm9ybTEnMCUGA1UEAwwedWtj
+IGxvY2FsIHBsYXRmb3JtIENBIDMyMzg4MjRjMFkwEwYHKoZIzj0CAQYIKoZIzj0D
+AQcDQgAEkErvX+cfznD8tlz1LLiR67SUnRcTluD1HtPkkT9vVzQsyiPnelx5JGIu
+f8UCJN9dc0k+8YgjAV9bRPQEtvXZOKNmMGQwEgYDVR0TAQH/BAgwBgEB/wIBADAO
+BgNVHQ8BAf8EBAMCAYYwHQYDVR0OBBYEFJizmpGJR9QXGWd8JvGdc1W8FjntMB8G
+A1UdIwQYMBaAFJizmpGJR9QXGWd8JvGdc1W8FjntMAoGCCqGSM49BAMCA0gAMEUC
+IQDJ88u3w7kt34atSlX6VIrT8A6o8HhVnDzTX+hh7qbxDgIgT6nEGhrab/TcJbCe
+EzyFNetZ0SuEfoNsoocM2Vsgc6c=
+-----END CERTIFICATE-----`
+const OLD_CA_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg0T93X+YRgYoblO6S
+ShI9R9YzdQ0v3DHCb0rhpeO1OIihRANCAASQSu9f5x/OcPy2XPUsuJHrtJSdFxOW
+4PUe0+SRP29XNCzKI+d6XHkkYi5/xQIk311zST7xiCMBX1tE9AS29dk4
+-----END PRIVATE KEY-----`

@@ -19,7 +19,7 @@ function ukc(args: string[]): Promise<{code: number; stdout: string; stderr: str
   }
   delete env.NODE_TEST_CONTEXT
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'bin', 'dev.js'), 'tunnel', ...args], {env, timeout: 60_000}, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'commands', 'ukc-from-src.ts'), 'tunnel', ...args], {env, timeout: 60_000}, (error, stdout, stderr) => {
       resolve({code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr})
     })
   })

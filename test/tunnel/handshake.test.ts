@@ -10,7 +10,7 @@ import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {CertificateAuthority} from '../../src/platform/tls/index.js'
-import {RelayConnection, RelayHandshakeError} from '../../src/tunnel/client/relay-connection.js'
+import {RelayConnection, RelayHandshakeError} from '../../src/tunnel/index.js'
 
 const FQDN = 'relay-abc.local.localhost'
 
@@ -34,7 +34,7 @@ describe('relay handshake against the wrong peer', () => {
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-handshake-'))
     ca = await CertificateAuthority.loadOrCreate(dir, {domain: 'local.localhost'})
-    const {cert, key} = ca.issue([FQDN])
+    const {cert, key} = await ca.issue([FQDN])
     // Stands in for a relay behind TLS: refuses every upgrade as a relay refuses a wrong token.
     tlsServer = https.createServer({cert, key})
     tlsServer.on('upgrade', (_req, socket: net.Socket) => {

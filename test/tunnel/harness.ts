@@ -6,9 +6,78 @@ import net from 'node:net'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {type ForwardSpec, RelayServer, TunnelClient, hashToken, parseRelayConfig, relayArgs} from '../../src/tunnel/index.js'
+import {
+  type ActiveForward,
+  type ForwardSpec,
+  type RelayConnection,
+  type RelayEndpoint,
+  RelayServer,
+  TunnelListeners,
+  WebSocketLink,
+  hashToken,
+  parseRelayConfig,
+  relayArgs,
+} from '../../src/tunnel/index.js'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+export interface TunnelClientOptions {
+  endpoint?: RelayEndpoint
+  forwards: Array<ForwardSpec & {target: string}>
+  heartbeatMs: number
+  idleTimeoutMs?: number
+  maxBackoffMs?: number
+  log: (line: string) => void
+}
+
+/**
+ * The client half of `ukc tunnel` without the API: the run loop's listeners carrying connections
+ * over a WebSocket link to a relay at a known endpoint (the run loop adds creating and deleting it).
+ */
+export class TunnelClient {
+  readonly listeners: TunnelListeners
+  readonly link: WebSocketLink
+
+  constructor(options: TunnelClientOptions) {
+    this.listeners = new TunnelListeners({forwards: options.forwards, idleTimeoutMs: options.idleTimeoutMs, log: options.log})
+    this.link = new WebSocketLink({
+      targets: options.forwards.map((f) => f.target),
+      endpoint: options.endpoint,
+      heartbeatMs: options.heartbeatMs,
+      backoff: {firstMs: 200, maxMs: options.maxBackoffMs ?? 5_000},
+      log: options.log,
+    })
+    this.listeners.use(this.link)
+  }
+
+  /** The WebSocket connection to the relay. */
+  get relay(): RelayConnection {
+    return this.link.connection
+  }
+
+  listen(): Promise<ActiveForward[]> {
+    return this.listeners.listen()
+  }
+
+  connect(deadlineMs = 30_000, endpoint?: RelayEndpoint): Promise<void> {
+    return this.link.connect({deadlineMs}, endpoint)
+  }
+
+  forwards(): ActiveForward[] {
+    return this.listeners.forwards
+  }
+
+  get openConnections(): number {
+    return this.listeners.openConnections
+  }
+
+  /** As the run loop ends: drain for up to `drainMs`, then close the link and reset what is left. */
+  async close(drainMs = 5_000): Promise<void> {
+    await this.listeners.drain(drainMs)
+    this.link.close()
+    await this.listeners.close()
+  }
+}
 
 export class Fixtures {
   private readonly closers: Array<() => Promise<void> | void> = []
@@ -117,6 +186,26 @@ export async function waitFor<T>(probe: () => T | undefined | false | Promise<T 
     if (Date.now() > until) throw new Error(`timed out waiting for ${what()}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
+}
+
+/** `promise`, or a failure naming `what` if it has not settled after `timeoutMs` (bounds a hang, not a speed). */
+export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const hang = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs)
+  })
+  try {
+    return await Promise.race([promise, hang])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Counts the pongs the relay sends back on the client's current WebSocket: each proves it was alive. */
+export function countPongs(client: TunnelClient): () => number {
+  let pongs = 0
+  client.relay.session?.ws.on('pong', () => pongs++)
+  return () => pongs
 }
 
 export function connect(port: number): Promise<net.Socket> {

@@ -12,7 +12,7 @@ import {UsageError} from '../../src/api/index.js'
 import {CertificateAuthority} from '../../src/platform/tls/index.js'
 import {HEARTBEAT, isLegacyImage, legacyArgs, newCookie, parseLegacyArgs} from '../../src/tunnel/legacy/protocol.js'
 import {legacyCreateRequest, legacyForwards, legacyPorts} from '../../src/tunnel/legacy/request.js'
-import {LegacyTunnelClient} from '../../src/tunnel/legacy/tunnel-client.js'
+import {LegacyLink, TunnelListeners} from '../../src/tunnel/index.js'
 import {collect, connect, waitFor} from './harness.js'
 
 describe('legacy relay args and request', () => {
@@ -92,7 +92,7 @@ describe('legacy client against a fake relay', () => {
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-legacy-'))
     ca = await CertificateAuthority.loadOrCreate(dir, {domain: 'local.localhost'})
-    const {cert, key} = ca.issue([FQDN])
+    const {cert, key} = await ca.issue([FQDN])
     dataServer = tls.createServer({cert, key, allowHalfOpen: true}, (socket) => {
       let got = Buffer.alloc(0)
       const onData = (chunk: Buffer): void => {
@@ -126,24 +126,28 @@ describe('legacy client against a fake relay', () => {
     fs.rmSync(dir, {recursive: true, force: true})
   })
 
-  async function client(log: string[], handshakeTimeoutMs = 5_000): Promise<{tunnel: LegacyTunnelClient; port: number}> {
-    const tunnel = new LegacyTunnelClient({
-      forwards: [{bind: '127.0.0.1', localPort: 0, exposedPort: 4444, label: 'echo:9000'}],
+  /** The run loop's listeners carrying connections over a legacy link to the fake relay. */
+  async function client(log: string[], handshakeTimeoutMs = 5_000, bind = '127.0.0.1'): Promise<{tunnel: {close(drainMs: number): Promise<void>}; port: number}> {
+    const listeners = new TunnelListeners({forwards: [{bind, localPort: 0, label: 'echo:9000'}], log: (line) => log.push(line)})
+    const link = new LegacyLink({
+      endpoint: {fqdn: FQDN, ca: ca.certPem, address: (port) => ({host: '127.0.0.1', port: port === 4444 ? dataPort : controlPort})},
+      cookie: COOKIE,
+      controlPort: 4443,
+      relayName: 'relay-x',
+      forwards: [{exposedPort: 4444, label: 'echo:9000'}],
       heartbeatMs: 50,
       handshakeTimeoutMs,
       log: (line) => log.push(line),
     })
-    const [local] = await tunnel.listen()
-    await tunnel.connect(
-      {
-        endpoint: {fqdn: FQDN, ca: ca.certPem, address: (port) => ({host: '127.0.0.1', port: port === 4444 ? dataPort : controlPort})},
-        cookie: COOKIE,
-        controlPort: 4443,
-        relayName: 'relay-x',
-      },
-      5_000,
-    )
-    return {tunnel, port: Number(local?.split(':').pop())}
+    const [local] = await listeners.listen()
+    listeners.use(link)
+    await link.connect({deadlineMs: 5_000})
+    const close = async (drainMs: number): Promise<void> => {
+      await listeners.drain(drainMs)
+      link.close()
+      await listeners.close()
+    }
+    return {tunnel: {close}, port: local?.port ?? 0}
   }
 
   it('status 1: bytes echo through and a half-closed request still gets its whole reply; the control port gets cookie + heartbeats', async () => {
@@ -168,6 +172,25 @@ describe('legacy client against a fake relay', () => {
       assert.equal(sent.subarray(0, 32).toString(), COOKIE)
       assert.ok(sent.subarray(32, 32 + HEARTBEAT.length).equals(HEARTBEAT))
       assert.ok(sent.subarray(32 + 2 * HEARTBEAT.length, 32 + 3 * HEARTBEAT.length).equals(HEARTBEAT))
+    } finally {
+      await tunnel.close(0)
+    }
+  })
+
+  it('--bind localhost listens on 127.0.0.1 and ::1 on the same port, as the WebSocket relay\'s listeners do', async () => {
+    status = 1
+    silent = false
+    const log: string[] = []
+    const {tunnel, port} = await client(log, 5_000, 'localhost')
+    try {
+      for (const host of ['127.0.0.1', '::1']) {
+        const socket = net.connect({host, port, allowHalfOpen: true})
+        const got = collect(socket)
+        socket.end(`over ${host}`)
+        const {data, error} = await got
+        assert.equal(error, undefined)
+        assert.equal(data.toString(), `over ${host}`)
+      }
     } finally {
       await tunnel.close(0)
     }

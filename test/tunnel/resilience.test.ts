@@ -4,8 +4,7 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import {afterEach, describe, it} from 'node:test'
 
-import {TunnelClient} from '../../src/tunnel/index.js'
-import {Fixtures, collect, connect, waitFor} from './harness.js'
+import {Fixtures, TunnelClient, collect, connect, countPongs, waitFor} from './harness.js'
 
 const fx = new Fixtures()
 afterEach(() => fx.closeAll())
@@ -95,16 +94,17 @@ describe('tunnel resilience', () => {
   it('heartbeats keep the tunnel through an intermediary that cuts idle connections', async () => {
     const echo = await fx.echo()
     const relay = await fx.relay([`127.0.0.1:${echo.port}`])
-    const hop = await idleCuttingHop(relay.port, 600)
-    // Pings every 150 ms: the hop never sees 600 ms of silence.
-    const {client, local} = await tunnelVia(hop.port, relay.token, `127.0.0.1:${echo.port}`, 150)
+    const hop = await idleCuttingHop(relay.port, 1_000)
+    // Pings every 100 ms: the hop never sees 1 s of silence.
+    const {client, local} = await tunnelVia(hop.port, relay.token, `127.0.0.1:${echo.port}`, 100)
     const session = client.relay.session
+    const pongs = countPongs(client)
     const socket = await connect(local)
     const got = collect(socket)
     socket.write('before ')
-    // Idle (for the app) for more than 3× the intermediary's timeout, measured, not slept blind.
-    const start = Date.now()
-    await waitFor(() => (Date.now() - start > 2_000 ? true : undefined), 5_000)
+    // The app stays idle while 35 heartbeats go through the hop, at least 100 ms apart: longer than
+    // 3× the hop's idle timeout.
+    await waitFor(() => pongs() >= 35, 60_000, () => `35 pongs through the hop (got ${pongs()})`)
     socket.end('after')
     assert.equal((await got).data.toString(), 'before after')
     assert.equal(hop.cuts(), 0)

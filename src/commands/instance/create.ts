@@ -2,25 +2,35 @@ import {Args, Flags} from '@oclif/core'
 
 import {
   type CreateInstanceRequest,
+  ExitCode,
   type Instance,
   type ScaleToZero,
   type ScaleToZeroPolicy,
   type ServiceGroup,
   type RestartPolicy,
+  type UkcClient,
+  UkcError,
   UsageError,
   allOrThrow,
   createInstance,
+  firstOrThrow,
   getInstances,
   getServices,
   refOf,
+  waitForImage,
   waitInstances,
 } from '../../api/index.js'
 import {
   BaseCommand,
   INSTANCE_TOPICS,
+  ROLLOUT_CHOICES,
+  ROLLOUT_QUALIFIERS,
+  ROLLOUT_STRATEGIES,
+  type RolloutQualifier,
+  type RolloutStrategy,
   Spinner,
   commandAliases,
- 
+  completeRollout,
   normalizeImage,
   parseDomains,
   parseDuration,
@@ -28,21 +38,33 @@ import {
   parseMemory,
   parsePortMappings,
   parseVolume,
+  prompts,
+  qualifiedInstances,
   renderCreateSummary,
   renderInstances,
 } from '../../cli/index.js'
+
+/** What a rollout will do once the new instances are created. */
+interface RolloutPlan {
+  old: Instance[]
+  strategy: RolloutStrategy
+}
 
 export default class InstanceCreate extends BaseCommand<typeof InstanceCreate> {
   static override summary = 'Create an instance from an image.'
   static override description = `Creates an instance on Unikraft Cloud from IMAGE; arguments after \`--\` are passed to the application.
 Publishing a port (--port) or a domain creates a service for the instance; --service attaches it to an existing one instead. An instance with neither is private: it is reachable only at <name>.internal and scale-to-zero is off unless you ask for it.
-A single --port 443:PORT also redirects port 80 to 443 (as kraft does).`
+A single --port 443:PORT also redirects port 80 to 443 (as kraft does).
+Rolling update (kraft's): with --service and --start, the service's instances that match --rollout-qualifier (by default the same image name, any tag) are replaced once the new instance runs: --rollout stop drains and stops them, remove drains, stops and deletes them, keep leaves them, abort refuses to deploy; without --rollout ukc asks on a terminal and fails elsewhere. If the new instance is not running within --rollout-wait, the old ones are kept. ukc adds --rollout-drain-timeout (kraft drains for 60 ms).
+--wait-for-image polls the image list until IMAGE shows up (a fresh push takes a moment); kraft's short flag for it, -w, is --wait in ukc.`
   static override hiddenAliases = commandAliases(INSTANCE_TOPICS, ['create', 'new'])
   static override examples = [
     '<%= config.bin %> instance create --start --port 443:8080 nginx:latest',
     '<%= config.bin %> instance create --start --port 443:8080/http+tls --port 80:443/http+redirect nginx:latest',
     '<%= config.bin %> instance create --start --volume my-data-vol:/data --volume my-config-vol:/config:ro nginx:latest',
     '<%= config.bin %> instance create --name api --env DATABASE_URL --memory 512Mi --start --wait my-api:latest -- --verbose',
+    '<%= config.bin %> instance create --service my-service --start --rollout remove --rollout-qualifier image --rollout-wait 30s my-api:2.0',
+    '<%= config.bin %> instance create --wait-for-image --wait-for-image-timeout 2m --start my-api:latest',
   ]
   static override strict = false
   static override usage = 'instance create [FLAGS] IMAGE [-- ARGS...]'
@@ -72,13 +94,23 @@ A single --port 443:PORT also redirects port 80 to 443 (as kraft does).`
     start: Flags.boolean({char: 'S', summary: 'Start the instance once it is created.'}),
     wait: Flags.boolean({char: 'w', summary: 'Wait until the instance is running (needs --start).'}),
     'wait-timeout': Flags.string({default: '60s', summary: 'How long --wait waits, a duration such as 30s or 2m.'}),
+    rollout: Flags.string({options: [...ROLLOUT_CHOICES], default: 'prompt', summary: 'With --service and --start: what to do with the service\'s matching instances (stop, remove, keep, abort; prompt asks).'}),
+    'rollout-qualifier': Flags.string({options: [...ROLLOUT_QUALIFIERS], default: 'image', summary: 'Which instances of the service the rollout replaces: same image name, same instance name, all, or none.'}),
+    'rollout-wait': Flags.string({default: '10s', summary: 'How long the new instance gets to be running before the old ones are stopped, a duration.'}),
+    'rollout-drain-timeout': Flags.string({default: '60s', summary: 'How long each replaced instance may drain its connections before it stops, a duration (ukc addition).'}),
+    'wait-for-image': Flags.boolean({summary: 'Wait until the image is available before creating the instance.'}),
+    'wait-for-image-timeout': Flags.string({default: '60s', summary: 'How long --wait-for-image waits, a duration.'}),
   }
 
   async run(): Promise<Instance[]> {
     const request = this.buildRequest()
     const waitMs = this.flags.wait ? parseDuration(this.flags['wait-timeout'], {flag: '--wait-timeout', minMs: 1}) : undefined
     if (waitMs !== undefined && !request.autostart) throw new UsageError('--wait needs --start: a created instance stays stopped otherwise')
+    const rolloutWaitMs = parseDuration(this.flags['rollout-wait'], {flag: '--rollout-wait', minMs: 1})
+    const drainMs = parseDuration(this.flags['rollout-drain-timeout'], {flag: '--rollout-drain-timeout'})
     const client = await this.client()
+    if (this.flags['wait-for-image']) await this.waitForImage(client, request.image)
+    const rollout = await this.planRollout(client, request)
 
     const created = await createInstance(client, request)
     const uuids = allOrThrow(created).map((i) => i.uuid)
@@ -92,6 +124,17 @@ A single --port 443:PORT also redirects port 80 to 443 (as kraft does).`
         spinner.stop()
       }
     }
+    if (rollout && (rollout.strategy === 'stop' || rollout.strategy === 'remove')) {
+      await completeRollout(client, {
+        created: uuids,
+        old: rollout.old,
+        strategy: rollout.strategy,
+        waitMs: rolloutWaitMs,
+        drainMs,
+        note: (line) => this.note(line),
+        settle: (items) => this.settleBatch(items),
+      })
+    }
     const instances = allOrThrow(await getInstances(client, uuids))
     await this.print(instances, created.raw)
     if (request.autostart) {
@@ -102,6 +145,44 @@ A single --port 443:PORT also redirects port 80 to 443 (as kraft does).`
       }
     }
     return instances
+  }
+
+  private async waitForImage(client: UkcClient, image: string): Promise<void> {
+    const timeoutMs = parseDuration(this.flags['wait-for-image-timeout'], {flag: '--wait-for-image-timeout', minMs: 1})
+    const spinner = new Spinner(this.jsonEnabled())
+    spinner.start(`waiting for image ${image}`)
+    try {
+      await waitForImage(client, image, timeoutMs)
+    } finally {
+      spinner.stop()
+    }
+  }
+
+  /**
+   * kraft's rollout decision, before anything is created: the service's instances the new one replaces
+   * and what happens to them. Only with --service and --start.
+   */
+  private async planRollout(client: UkcClient, request: CreateInstanceRequest): Promise<RolloutPlan | undefined> {
+    const {flags} = this
+    if (!flags.service || !request.autostart) return undefined
+    const service = firstOrThrow(await getServices(client, [flags.service]))
+    const members = (service.instances ?? []).map((i) => i.uuid)
+    const instances = members.length === 0 ? [] : allOrThrow(await getInstances(client, members))
+    const old = qualifiedInstances(instances, flags['rollout-qualifier'] as RolloutQualifier, {image: request.image, name: request.name})
+    if (old.length === 0) return undefined
+    let strategy = flags.rollout as RolloutStrategy | 'prompt'
+    if (strategy === 'prompt') {
+      if (!this.interactive) {
+        const names = old.map((i) => i.name).join(', ')
+        throw new UsageError(`deployment already exists: ${old.length} instance(s) of ${service.name} match --rollout-qualifier ${flags['rollout-qualifier']} (${names})`, 'choose what happens to them with --rollout stop|remove|keep|abort')
+      }
+      strategy = await prompts.select(`deployment already exists: what would you like to do with the ${old.length} existing instance(s)?`, ROLLOUT_STRATEGIES)
+      this.note(`use --rollout=${strategy} to skip this prompt in the future`)
+    }
+    if (strategy === 'abort') {
+      throw new UkcError('deployment already exists and merge strategy set to exit on conflict', {exitCode: ExitCode.Conflict, code: 'CONFLICT', hint: 'choose another --rollout, or --rollout-qualifier none'})
+    }
+    return {old, strategy}
   }
 
   private buildRequest(): CreateInstanceRequest {

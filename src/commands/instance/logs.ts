@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand, ConsoleReader, type ConsoleOutput, INSTANCE_TOPICS, commandAliases, stopReasonText} from '../../cli/index.js'
+import {BaseCommand, ConsoleReader, type ConsoleOutput, INSTANCE_TOPICS, commandAliases, exitNotice} from '../../cli/index.js'
 
 export type InstanceLogResult = ConsoleOutput
 
@@ -35,9 +35,7 @@ With several instances each line is prefixed with the instance name.`
       },
       settle: (items) => this.settleBatch(items),
       exited: (output, instance) => {
-        output.exited = (instance ? stopReasonText(instance) : '') || 'stopped'
-        this.note(`${prefix ? `${output.name}: ` : ''}The instance has exited (${output.exited}).`)
-        this.note(`To see why, run: ${this.config.bin} instance get ${output.name}`)
+        for (const line of exitNotice(output, instance, {prefix, bin: this.config.bin})) this.note(line)
       },
     })
     await reader.readHistory(ids)

@@ -57,12 +57,18 @@ export default class LocalStart extends BaseCommand<typeof LocalStart> {
     const wasRunning = before !== undefined && (await apiAnswers(before))
     const info = await ensurePlatform({dataDir, apiPort: flags['api-port'], gatewayPort: flags['gateway-port'], users: flags.user})
     const result = this.resultOf(info, !wasRunning)
+    this.warnLimits(info)
     if (wasRunning) {
       const missing = (flags.user ?? []).filter((u) => !info.users.some((known) => known.name === u))
       if (missing.length > 0) this.warn(`the running platform has no user ${missing.join(', ')}; stop it and start again to add users`)
     }
     if (!this.jsonEnabled()) this.out(this.describe(result))
     return result
+  }
+
+  /** What the platform cannot enforce between its users (not root, no nftables), one line each (unwrapped). */
+  private warnLimits(info: PlatformInfo): void {
+    for (const limit of info.limits ?? []) this.note(`Warning: ${limit}`)
   }
 
   private resultOf(info: PlatformInfo, started: boolean): LocalStartResult {
@@ -97,6 +103,7 @@ export default class LocalStart extends BaseCommand<typeof LocalStart> {
 `),
       })
       const result = this.resultOf(platform.info, true)
+      this.warnLimits(platform.info)
       this.ready(result, `${this.describe(result)}
 Press Ctrl-C to stop.`)
       if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, {once: true}))

@@ -1,11 +1,7 @@
-import {setTimeout as delay} from 'node:timers/promises'
-
 import {Args, Flags} from '@oclif/core'
 
-import {type Instance, type UkcClient, ExitCode, UkcError, deleteInstances, getInstances, getServices, isFailed} from '../../api/index.js'
+import {type Instance, type UkcClient, deleteInstances, getServices, waitInstancesGone} from '../../api/index.js'
 import {BaseCommand, SERVICE_TOPICS, Spinner, commandAliases, parseDuration, renderTransitions} from '../../cli/index.js'
-
-const POLL_MS = 500
 
 export default class ServiceDrain extends BaseCommand<typeof ServiceDrain> {
   static override summary = 'Remove every instance of one or more services.'
@@ -38,21 +34,12 @@ export default class ServiceDrain extends BaseCommand<typeof ServiceDrain> {
     return result.items
   }
 
-  /** Polls until every instance answers "not found". */
   private async waitGone(client: UkcClient, uuids: string[], timeoutMs: number): Promise<void> {
     if (uuids.length === 0) return
-    const deadline = Date.now() + timeoutMs
     const spinner = new Spinner(this.jsonEnabled())
     spinner.start(`waiting for ${uuids.length} instance(s) to be removed`)
     try {
-      for (;;) {
-        const {items} = await getInstances(client, uuids)
-        if (items.every(isFailed)) return
-        if (Date.now() > deadline) {
-          throw new UkcError(`instances still exist after ${timeoutMs} ms`, {exitCode: ExitCode.Unavailable, code: 'TIMEOUT'})
-        }
-        await delay(POLL_MS)
-      }
+      await waitInstancesGone(client, uuids, timeoutMs)
     } finally {
       spinner.stop()
     }

@@ -23,9 +23,19 @@ export interface InstanceRuntime {
   refreshNames(userUuid: string): void
 }
 
+/** The volumes' storage (volumes/VolumeStorage): the API makes, releases and deletes it; boots mount it. */
+export interface VolumeBacking {
+  /** Makes the storage of a new volume (anything left of an earlier attempt is replaced). */
+  create(uuid: string, sizeMb: number): Promise<void>
+  /** Unmounts it (after a detach, or when its instance is gone). */
+  release(uuid: string): Promise<void>
+  destroy(uuid: string): Promise<void>
+}
+
 export interface ApiContext {
   store: Store
   runtime: InstanceRuntime
+  volumes: VolumeBacking
   /** Metro domain, e.g. `local.localhost`. */
   domain: string
   log: Logger

@@ -1,9 +1,10 @@
 // POST /instances: validate the whole request (400 on bad input), then create the instance and
-// its replicas (per-item failures: unknown image, name clash, quota), make it durable, then start.
+// its replicas (per-item failures: unknown image, name clash, quota, volumes), make it durable, then
+// start.
 import crypto from 'node:crypto'
 
 import {ErrorCode} from '../../api/types.js'
-import type {InstanceRecord, ScaleToZero, ServiceRecord, UserRecord} from '../types.js'
+import type {InstanceRecord, ScaleToZero, ServiceRecord, UserRecord, VolumeRecord} from '../types.js'
 import type {ApiContext, ResolvedImage} from './context.js'
 import {ItemFailure, alreadyExists, invalid} from './failures.js'
 import {type Json, bool, intInRange, isObject, oneOf, onlyKnown, stringList, stringMap} from './fields.js'
@@ -11,6 +12,8 @@ import {generatedInstanceName, randomSuffix, validName} from './names.js'
 import {HARD, LIMITS} from './quotas.js'
 import {type RefEntry} from './refs.js'
 import {type ServiceDraft, findService, newServiceRecord, readServiceDraft} from './services.js'
+import {type VolumeRequest, readInstanceVolumes} from './volume-requests.js'
+import type {VolumeOperations} from './volumes.js'
 
 const FIELDS = [
   'name', 'image', 'template', 'args', 'env', 'memory_mb', 'vcpus', 'restart_policy', 'scale_to_zero', 'volumes',
@@ -43,6 +46,7 @@ export interface CreateRequest {
   /** 0 = answer at once; >0 or -1 (max) = block until running. */
   waitMs: number
   group?: {attach: RefEntry} | {draft: ServiceDraft}
+  volumes: VolumeRequest[]
 }
 
 function scaleToZeroOf(body: Json, features: string[]): ScaleToZero {
@@ -79,9 +83,10 @@ export function readCreateRequest(ctx: ApiContext, body: unknown): CreateRequest
   onlyKnown(body, FIELDS)
   if (body.template !== undefined) throw invalid('Instance templates are not supported by the local platform')
   if (typeof body.image !== 'string' || body.image.trim() === '') throw invalid("Value of 'image' is required")
-  if (Array.isArray(body.volumes) ? body.volumes.length > 0 : body.volumes !== undefined && body.volumes !== null) {
-    throw invalid('Volumes are not supported by the local platform')
-  }
+  const volumes = readInstanceVolumes(body.volumes)
+  const replicas = intInRange(body, 'replicas', 0, 253, 0)
+  // A volume is attached to one instance at a time; replicas each get their own new volumes.
+  if (replicas > 0 && volumes.some((v) => 'ref' in v)) throw invalid('An existing volume can be attached to one instance only: give replicas new volumes (size_mb)')
   const features = [...new Set(stringList(body, 'features'))]
   for (const feature of features) if (!FEATURES.includes(feature)) throw invalid(`Unknown feature '${feature}'`)
   let waitMs = intInRange(body, 'wait_timeout_ms', -1, MAX_WAIT_MS, 0)
@@ -97,10 +102,11 @@ export function readCreateRequest(ctx: ApiContext, body: unknown): CreateRequest
     restart_policy: oneOf(body, 'restart_policy', ['never', 'always', 'on-failure'] as const, 'never'),
     scale_to_zero: scaleToZeroOf(body, features),
     features: features.filter((f) => f !== 'scale-to-zero'),
-    replicas: intInRange(body, 'replicas', 0, 253, 0),
+    replicas,
     autostart: bool(body, 'autostart', false),
     waitMs: waitMs < 0 ? MAX_WAIT_MS : waitMs,
     group: groupOf(ctx, body.service_group),
+    volumes,
   }
 }
 
@@ -136,10 +142,16 @@ function uniqueName(ctx: ApiContext, user: UserRecord, make: () => string, taken
 }
 
 /**
- * New records (base instance first, then replicas) and the implicit service if any, all in memory;
- * synchronous from the name checks to the store so concurrent creates cannot claim the same name.
+ * New records (base instance first, then replicas), the implicit service and new volumes if any, all
+ * in memory; synchronous from the name checks to the store so concurrent creates cannot claim the
+ * same name or volume.
  */
-export function stageInstances(ctx: ApiContext, user: UserRecord, request: CreateRequest): {records: InstanceRecord[]; service?: ServiceRecord; created: boolean} {
+export function stageInstances(
+  ctx: ApiContext,
+  volumeOps: VolumeOperations,
+  user: UserRecord,
+  request: CreateRequest,
+): {records: InstanceRecord[]; service?: ServiceRecord; created: boolean; volumes: VolumeRecord[]} {
   const image = resolveImage(ctx, request.image)
   const count = request.replicas + 1
   if (ctx.store.listInstances(user.uuid).length + count > HARD.instances) throw new ItemFailure(ErrorCode.Quota, 'Quota exhausted: too many instances')
@@ -162,12 +174,13 @@ export function stageInstances(ctx: ApiContext, user: UserRecord, request: Creat
     created = true
   }
 
+  const volumes = volumeOps.planForInstances(user, names.map((name) => ({name})), request.volumes)
   const ports = [...new Set([...image.ports, ...(service?.services ?? []).map((s) => s.destination_port ?? s.port)])]
   // Scale-to-zero without autostart: the instance boots once and then sleeps (standby) after its
   // cooldown until a connection wakes it, so it is started like an autostarted one.
   const launch = request.autostart || request.scale_to_zero.policy !== 'off'
   const now = new Date().toISOString()
-  const records = names.map((name): InstanceRecord => ({
+  const records = names.map((name, i): InstanceRecord => ({
     uuid: crypto.randomUUID(),
     name,
     user: user.uuid,
@@ -182,7 +195,7 @@ export function stageInstances(ctx: ApiContext, user: UserRecord, request: Creat
     ...ctx.store.allocateAddresses(user),
     ports,
     ...(service ? {service_uuid: service.uuid} : {}),
-    volumes: [],
+    volumes: volumes.mounts[i],
     state: 'stopped',
     desired: launch ? 'running' : 'stopped',
     created_at: now,
@@ -191,6 +204,7 @@ export function stageInstances(ctx: ApiContext, user: UserRecord, request: Creat
     restart_attempt: 0,
   }))
   if (service && created) ctx.store.setService(service)
+  for (const volume of volumes.created) ctx.store.setVolume(volume)
   for (const record of records) ctx.store.setInstance(record)
-  return {records, service, created}
+  return {records, service, created, volumes: volumes.created}
 }

@@ -10,6 +10,7 @@ import {MAX_WAIT_MS, readCreateRequest, stageInstances} from './instance-create.
 import {presentInstance} from './present.js'
 import {type RefEntry, lookup, refEntries} from './refs.js'
 import {extraPorts, releaseIfOrphan} from './services.js'
+import type {VolumeOperations} from './volumes.js'
 
 const KEY = 'instances'
 const STATES = ['stopped', 'starting', 'running', 'draining', 'stopping', 'standby'] as const
@@ -18,7 +19,10 @@ export class InstanceOperations {
   /** Deletions in flight, so that two requests (or delete-on-stop) remove an instance once. */
   private readonly deleting = new Map<string, Promise<void>>()
 
-  constructor(private readonly ctx: ApiContext) {}
+  constructor(
+    private readonly ctx: ApiContext,
+    private readonly volumes: VolumeOperations,
+  ) {}
 
   // ---- create
 
@@ -26,12 +30,13 @@ export class InstanceOperations {
     const request = readCreateRequest(this.ctx, body)
     let staged
     try {
-      staged = stageInstances(this.ctx, user, request)
+      staged = stageInstances(this.ctx, this.volumes, user, request)
     } catch (error) {
       if (error instanceof ItemFailure) return envelope(KEY, [failedItem(error, {name: request.name})])
       throw error
     }
     await this.ctx.store.flush()
+    await this.volumes.initialize(staged.volumes)
     if (staged.service && staged.created) await this.ctx.publish(extraPorts(staged.service))
     this.ctx.runtime.refreshNames(user.uuid)
     if (staged.records[0].desired === 'running') {
@@ -105,7 +110,10 @@ export class InstanceOperations {
     return envelope(KEY, items)
   }
 
-  /** Stops the process, forgets the record, and takes an implicit service with its last instance. */
+  /**
+   * Stops the process, forgets the record, takes an implicit service with its last instance and the
+   * volumes made with it (unless detached since); the others are unmounted and stay.
+   */
   remove(record: InstanceRecord): Promise<void> {
     let pending = this.deleting.get(record.uuid)
     if (!pending) {
@@ -113,7 +121,9 @@ export class InstanceOperations {
         await this.ctx.runtime.remove(record.uuid)
         this.ctx.store.removeInstance(record.uuid)
         releaseIfOrphan(this.ctx, record.service_uuid)
+        const volumeWork = this.volumes.dropWithInstance(record)
         await this.ctx.store.flush()
+        await volumeWork()
         this.ctx.runtime.refreshNames(record.user)
       })().finally(() => this.deleting.delete(record.uuid))
       this.deleting.set(record.uuid, pending)

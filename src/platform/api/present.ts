@@ -1,7 +1,8 @@
-// Records → API objects (reference §2.5 "Instance object", §2.6 service object).
-import type {Instance, ServiceGroup} from '../../api/types.js'
-import type {InstanceRecord, ServiceRecord} from '../types.js'
+// Records → API objects (reference §2.5 "Instance object", §2.6 service object, §2.8 volume object).
+import type {Instance, ServiceGroup, Volume} from '../../api/types.js'
+import type {InstanceRecord, ServiceRecord, VolumeRecord} from '../types.js'
 import type {ApiContext} from './context.js'
+import {volumeState} from './volume-rules.js'
 
 const LIVE = new Set(['running', 'draining', 'stopping', 'standby'])
 
@@ -58,5 +59,22 @@ export function presentService(ctx: ApiContext, record: ServiceRecord): ServiceG
     services: record.services,
     domains: record.domains.map((fqdn) => ({fqdn})),
     instances: ctx.store.attachedInstances(record.uuid).map((i) => ({uuid: i.uuid, name: i.name})),
+  }
+}
+
+export function presentVolume(ctx: ApiContext, record: VolumeRecord): Volume & {status: 'success'} {
+  const attachment = ctx.store.attachmentOf(record.uuid)
+  const state = volumeState(record, attachment?.instance)
+  const instance = attachment ? {uuid: attachment.instance.uuid, name: attachment.instance.name} : undefined
+  return {
+    status: 'success',
+    uuid: record.uuid,
+    name: record.name,
+    state,
+    size_mb: record.size_mb,
+    attached_to: instance ? [instance] : [],
+    mounted_by: instance && state === 'mounted' ? [{...instance, readonly: attachment?.mount.readonly ?? false}] : [],
+    persistent: record.persistent,
+    created_at: record.created_at,
   }
 }

@@ -1,5 +1,5 @@
 // The local account's quota: live usage against fixed limits (GET /users/quotas), also the bounds
-// that instance create validates memory and vCPUs against.
+// that instance create validates memory and vCPUs against, and volume create sizes and counts.
 import type {Quotas} from '../../api/types.js'
 import type {UserRecord} from '../types.js'
 import type {ApiContext} from './context.js'
@@ -21,14 +21,16 @@ export const HARD = {
   live_memory_mb: 16384,
   service_groups: 253,
   services: 253,
-  volumes: 0,
-  total_volume_mb: 0,
+  /** The beta quota's volume count; 10 GiB in total (volumes are sparse: they take what is written). */
+  volumes: 253,
+  total_volume_mb: 10240,
 } as const
 
 export function quotasOf(ctx: ApiContext, user: UserRecord): Quotas & {status: 'success'} {
   const instances = ctx.store.listInstances(user.uuid)
   const live = instances.filter((i) => i.state !== 'stopped')
   const services = ctx.store.listServices(user.uuid)
+  const volumes = ctx.store.listVolumes(user.uuid)
   return {
     status: 'success',
     uuid: user.uuid,
@@ -39,8 +41,8 @@ export function quotasOf(ctx: ApiContext, user: UserRecord): Quotas & {status: '
       live_memory_mb: live.reduce((sum, i) => sum + i.memory_mb, 0),
       service_groups: services.length,
       services: services.reduce((sum, s) => sum + s.services.length, 0),
-      volumes: 0,
-      total_volume_mb: 0,
+      volumes: volumes.length,
+      total_volume_mb: volumes.reduce((sum, v) => sum + v.size_mb, 0),
     },
     hard: {...HARD},
     limits: {...LIMITS},

@@ -8,6 +8,7 @@ import {InstanceOperations} from './instances.js'
 import {imagesList} from './images.js'
 import {quotasOf} from './quotas.js'
 import {createService, deleteServices, getServices} from './services.js'
+import {VolumeOperations} from './volumes.js'
 
 export interface ApiRequest {
   method: string
@@ -32,9 +33,11 @@ const NO_QUERY = new URLSearchParams()
 
 export class Router {
   readonly instances: InstanceOperations
+  readonly volumes: VolumeOperations
 
   constructor(private readonly ctx: ApiContext) {
-    this.instances = new InstanceOperations(ctx)
+    this.volumes = new VolumeOperations(ctx)
+    this.instances = new InstanceOperations(ctx, this.volumes)
   }
 
   async handle(request: ApiRequest): Promise<EnvelopeBody> {
@@ -75,6 +78,20 @@ export class Router {
       } else if (parts.length === 2) {
         if (method === 'GET') return getServices(this.ctx, user, [{uuid: second}], NO_QUERY)
         if (method === 'DELETE') return deleteServices(this.ctx, user, [{uuid: second}], NO_QUERY)
+      }
+    } else if (collection === 'volumes') {
+      const volumes = this.volumes
+      if (parts.length === 1) {
+        if (method === 'POST') return volumes.create(user, body)
+        if (method === 'GET') return volumes.get(user, body, query)
+        if (method === 'DELETE') return volumes.delete(user, body, query)
+      } else if (parts.length === 2) {
+        if (second === 'attach' && method === 'PUT') return volumes.attach(user, body, query)
+        if (second === 'detach' && method === 'PUT') return volumes.detach(user, body, query)
+        if (second !== 'attach' && second !== 'detach') {
+          if (method === 'GET') return volumes.get(user, [{uuid: second}], NO_QUERY)
+          if (method === 'DELETE') return volumes.delete(user, [{uuid: second}], NO_QUERY)
+        }
       }
     } else if (collection === 'images' && second === 'list' && parts.length === 2 && method === 'GET') {
       return imagesList(this.ctx, body, query)

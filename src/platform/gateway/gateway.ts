@@ -1,17 +1,17 @@
 // The public gateway: one listener per published port on the loopback host. 443 is HTTPS, 80 plain
-// HTTP, every other published port TLS-wrapped TCP. Certificates come from the platform CA by SNI.
+// HTTP, every other published port TLS-wrapped TCP. Certificates are chosen by SNI (sni-certificates.ts);
+// every listener has the deadlines and connection cap of limits.ts.
 import http from 'node:http'
 import https from 'node:https'
 import type net from 'node:net'
 import tls from 'node:tls'
 import type {CertificateAuthority} from '../tls/index.js'
 import type {ConnectionTracker, Logger, RouteTable} from '../types.js'
-import {BackendAgents} from './backend-agents.js'
-import {BackendPool} from './backend-pool.js'
+import {BackendPools} from './backend-pools.js'
 import {Balancer} from './balancer.js'
-import {fqdnOf} from './host-name.js'
 import {HttpFront} from './http-front.js'
-import {LeanProxy} from './lean-proxy.js'
+import {DEFAULT_LIMITS, type GatewayLimits, httpServerOptions, tlsServerOptions} from './limits.js'
+import {SniCertificates, type UserCertificateLookup} from './sni-certificates.js'
 import {TcpFront} from './tcp-front.js'
 
 export interface GatewayOptions {
@@ -26,32 +26,43 @@ export interface GatewayOptions {
   routes: RouteTable
   tracker: ConnectionTracker
   log: Logger
+  /** Deadlines and the connection cap; unset ones are DEFAULT_LIMITS'. */
+  limits?: Partial<GatewayLimits>
+  /** A user's own certificate for a name, presented instead of the platform CA's leaf. */
+  userCertificate?: UserCertificateLookup
 }
 
-/** How long an idle client keep-alive connection stays open. */
-const CLIENT_KEEP_ALIVE_MS = 30_000
+/** The cap's log line repeats at most this often per listener while connections are being refused. */
+const DROP_LOG_INTERVAL_MS = 60_000
 
 export class Gateway {
   private readonly balancer: Balancer
-  private readonly agents = new BackendAgents()
-  private readonly pool = new BackendPool()
-  private lean: LeanProxy | undefined
+  private readonly pools = new BackendPools()
+  private readonly limits: GatewayLimits
+  private readonly certificates: SniCertificates
+  /** Certificate options of every listener, set by start(). */
+  private tls: tls.TlsOptions | undefined
   private readonly servers = new Map<number, net.Server>()
   private readonly localPorts = new Map<number, number>()
   private readonly pending = new Map<number, Promise<number>>()
-  /** Raw TLS connections and upgraded sockets: http.Server does not track those for us. */
+  /** Accepted connections, TLS and upgraded sockets: http.Server tracks only its HTTP connections for us. */
   private readonly sockets = new Set<net.Socket>()
   private closed = false
 
   constructor(private readonly options: GatewayOptions) {
     this.balancer = new Balancer(options.tracker)
+    this.limits = {...DEFAULT_LIMITS, ...options.limits}
+    const {ca, domain, routes, log, userCertificate} = options
+    this.certificates = new SniCertificates({ca, domain, routes, log, userCertificate})
   }
 
   async start(): Promise<void> {
-    const httpsServer = https.createServer({...this.tlsOptions(), keepAliveTimeout: CLIENT_KEEP_ALIVE_MS})
+    this.tls = await this.certificates.serverOptions()
+    const httpsServer = https.createServer({...this.tls, ...tlsServerOptions(this.limits), ...httpServerOptions(this.limits)})
+    this.guard(443, httpsServer)
     this.serveHttp(httpsServer, 443, true)
-    this.serveLean(httpsServer)
-    const httpServer = http.createServer({keepAliveTimeout: CLIENT_KEEP_ALIVE_MS})
+    const httpServer = http.createServer(httpServerOptions(this.limits))
+    this.guard(80, httpServer)
     this.serveHttp(httpServer, 80, false)
     try {
       await this.listen(443, httpsServer, this.options.httpsPort)
@@ -96,40 +107,9 @@ export class Gateway {
     // http.Server and https.Server (a tls.Server) both track their HTTP connections, idle keep-alive ones too.
     for (const server of this.servers.values()) if (server instanceof http.Server || server instanceof https.Server) server.closeAllConnections()
     for (const socket of this.sockets) socket.destroy()
-    this.lean?.close()
-    this.agents.destroy()
-    this.pool.destroy()
+    this.pools.destroy()
     await Promise.all(closing)
     this.servers.clear()
-  }
-
-  private tlsOptions(): tls.TlsOptions {
-    const {ca, domain} = this.options
-    // Clients without SNI (connecting by IP) get the metro wildcard.
-    const fallback = ca.issue([`*.${domain}`, domain])
-    return {
-      cert: fallback.cert,
-      key: fallback.key,
-      SNICallback: (servername, done) => {
-        try {
-          done(null, this.contextFor(servername))
-        } catch (error) {
-          done(error as Error)
-        }
-      },
-    }
-  }
-
-  private contextFor(servername: string): tls.SecureContext {
-    const {ca, domain, routes} = this.options
-    const name = fqdnOf(servername)
-    const dot = name.indexOf('.')
-    // `<label>.<domain>` shares the metro wildcard. Any other name (a custom FQDN, a deeper
-    // subdomain) gets a leaf of its own only when it routes somewhere, so random SNI names cannot
-    // make the gateway mint (and cache) certificates without bound.
-    const wildcard = name === domain || (dot > 0 && name.slice(dot + 1) === domain)
-    if (wildcard || routes.route(name) !== undefined) return ca.secureContext(name, domain)
-    return ca.secureContext(domain, domain)
   }
 
   private serveHttp(server: http.Server, publicPort: number, secure: boolean): void {
@@ -138,7 +118,7 @@ export class Gateway {
       secure,
       routes: this.options.routes,
       balancer: this.balancer,
-      agents: this.agents,
+      pools: this.pools,
       httpsPort: () => this.localPorts.get(443) ?? 443,
       log: this.options.log,
       adopt: (socket) => this.track(socket),
@@ -147,30 +127,13 @@ export class Gateway {
     server.on('upgrade', front.onUpgrade)
   }
 
-  /**
-   * HTTPS connections start on the lean proxy path; node's HTTP server (the https.Server's own
-   * connection listener) gets those the lean path hands over.
-   */
-  private serveLean(server: https.Server): void {
-    const [nodeHttp] = server.listeners('secureConnection') as Array<(socket: tls.TLSSocket) => void>
-    if (nodeHttp === undefined) return
-    server.removeListener('secureConnection', nodeHttp)
-    const lean = new LeanProxy({
-      publicPort: 443,
-      routes: this.options.routes,
-      balancer: this.balancer,
-      pool: this.pool,
-      log: this.options.log,
-      keepAliveMs: CLIENT_KEEP_ALIVE_MS,
-      fallback: (socket) => nodeHttp.call(server, socket),
-    })
-    this.lean = lean
-    server.on('secureConnection', lean.onConnection)
-  }
-
   private async openTcpPort(publicPort: number): Promise<number> {
     if (this.closed) throw new Error('the gateway is closed')
-    const server = tls.createServer({...this.tlsOptions(), allowHalfOpen: true})
+    if (this.tls === undefined) throw new Error('the gateway is not started')
+    const server = tls.createServer({...this.tls, ...tlsServerOptions(this.limits), allowHalfOpen: true})
+    this.guard(publicPort, server)
+    // A failed or timed-out handshake: https.Server closes such a connection itself, tls.Server leaves it open.
+    server.on('tlsClientError', (_error: Error, socket: tls.TLSSocket) => socket.destroy())
     const front = new TcpFront({publicPort, routes: this.options.routes, balancer: this.balancer, log: this.options.log})
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       this.track(socket)
@@ -205,6 +168,22 @@ export class Gateway {
         this.localPorts.set(publicPort, local)
         resolve(local)
       })
+    })
+  }
+
+  /**
+   * Every accepted connection is the gateway's to close (one still in its TLS handshake too). Past the
+   * cap node closes a new connection right after accepting it; the log says so, now and then.
+   */
+  private guard(publicPort: number, server: net.Server): void {
+    server.on('connection', (socket: net.Socket) => this.track(socket))
+    server.maxConnections = this.limits.maxConnections
+    let logged = -Infinity
+    server.on('drop', () => {
+      const now = Date.now()
+      if (now - logged < DROP_LOG_INTERVAL_MS) return
+      logged = now
+      this.options.log(`gateway: port ${publicPort}: ${this.limits.maxConnections} connections open, refusing new ones`)
     })
   }
 }

@@ -1,11 +1,14 @@
-// The HTTP side of a published port (443 http+tls, 80 http or http+redirect): per-request routing by
-// SNI/Host, per-request load balancing, keep-alive both ways, X-Forwarded-*, WebSocket upgrades.
+// The HTTP side of a published port (443 http+tls, 80 http or http+redirect), the gateway's one HTTP
+// forwarding path: node's server towards clients, undici pools towards instances (exchange.ts);
+// per-request routing by SNI/Host and load balancing, X-Forwarded-*, WebSocket upgrades.
 import http from 'node:http'
 import net from 'node:net'
 import type tls from 'node:tls'
 import type {GatewayRoute, Logger, RouteTable, ServicePort} from '../types.js'
-import type {BackendAgents} from './backend-agents.js'
+import type {BackendPools} from './backend-pools.js'
 import {type Balancer, GatewayRefusal, type InstanceLease} from './balancer.js'
+import {Exchange} from './exchange.js'
+import {forwardedRequest, upgradeHead} from './forwarding.js'
 import {fqdnOf, hostWithPort, routeFor} from './host-name.js'
 import {NO_SERVICE, answerHttp, answerRaw, refusalText} from './refusal.js'
 import {joinSockets} from './socket-pair.js'
@@ -15,7 +18,7 @@ export interface HttpFrontOptions {
   secure: boolean
   routes: RouteTable
   balancer: Balancer
-  agents: BackendAgents
+  pools: BackendPools
   /** Where public 443 is served locally, for redirects. */
   httpsPort: () => number
   log: Logger
@@ -23,25 +26,10 @@ export interface HttpFrontOptions {
   adopt: (socket: net.Socket) => void
 }
 
-// Hop-by-hop headers (RFC 9110 §7.6.1) end at the gateway. transfer-encoding stays on requests:
-// node's client re-frames a body as chunked when the header says so.
-const HOP_BY_HOP_REQUEST = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect']
-const HOP_BY_HOP_RESPONSE = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'trailer', 'upgrade']
-const SAFE_TO_RETRY = new Set(['GET', 'HEAD', 'OPTIONS'])
-
-/** One proxied request: the client side, the instance it went to, and the current backend request. */
-interface Exchange {
-  req: http.IncomingMessage
-  res: http.ServerResponse
-  lease: InstanceLease
-  headers: http.OutgoingHttpHeaders
-  upstream?: http.ClientRequest
-}
-
 type Target = {route: GatewayRoute; port: ServicePort; host: string} | {redirect: string} | {refused: string}
 
 export class HttpFront {
-  private readonly proto: string
+  private readonly proto: 'http' | 'https'
 
   constructor(private readonly options: HttpFrontOptions) {
     this.proto = options.secure ? 'https' : 'http'
@@ -99,45 +87,7 @@ export class HttpFront {
     if (typeof lease === 'string') return answerHttp(res, 503, lease)
     if (res.destroyed) return lease.release()
     lease.activity()
-    const exchange: Exchange = {req, res, lease, headers: forwardedHeaders(req, this.proto)}
-    this.forward(exchange, true)
-    // The response's close (finished, or the client gone) ends the request on the instance; a
-    // request cut short also cuts the backend connection (it cannot be reused mid-exchange).
-    res.once('close', () => {
-      lease.release()
-      if (!res.writableFinished) exchange.upstream?.destroy()
-    })
-  }
-
-  private forward(exchange: Exchange, mayRetry: boolean): void {
-    const {req, res, lease, headers} = exchange
-    const upstream = http.request({
-      host: lease.backend.host,
-      port: lease.backend.port,
-      method: req.method,
-      path: req.url,
-      headers,
-      agent: this.options.agents.for(lease.backend),
-    })
-    exchange.upstream = upstream
-    upstream.on('response', (response) => {
-      const responseHeaders = response.headers
-      for (const name of HOP_BY_HOP_RESPONSE) delete responseHeaders[name]
-      res.writeHead(response.statusCode ?? 502, response.statusMessage, responseHeaders)
-      response.pipe(res)
-      response.on('error', () => res.destroy())
-    })
-    upstream.on('error', (error: NodeJS.ErrnoException) => {
-      // A kept-alive backend socket can be closed by the backend just as we reuse it; a safe
-      // request without a body is sent again, once, on a fresh connection.
-      if (mayRetry && upstream.reusedSocket && error.code === 'ECONNRESET' && !res.headersSent && SAFE_TO_RETRY.has(req.method ?? '') && hasNoBody(req)) {
-        return this.forward(exchange, false)
-      }
-      if (!res.headersSent) this.options.log(`gateway: instance ${lease.uuid}: ${error.message}`)
-      answerHttp(res, 502, 'Bad gateway.')
-    })
-    if (hasNoBody(req)) upstream.end()
-    else req.pipe(upstream)
+    new Exchange(req, res, lease, forwardedRequest(req, this.proto), this.options.pools, this.options.log).start()
   }
 
   private async tunnel(req: http.IncomingMessage, socket: net.Socket, head: Buffer, route: GatewayRoute, port: ServicePort): Promise<void> {
@@ -156,44 +106,11 @@ export class HttpFront {
         backend.destroy()
         return lease.release()
       }
-      // The request goes as it came (raw header case and order), plus X-Forwarded-*; then the
-      // two sockets carry the 101 and everything after it untouched.
+      // The request head under forwarding.ts's rules; then the two sockets carry the 101 and
+      // everything after it untouched.
       backend.write(upgradeHead(req, this.proto))
       if (head.length > 0) backend.write(head)
       joinSockets(socket, backend, lease)
     })
   }
-}
-
-function hasNoBody(req: http.IncomingMessage): boolean {
-  return req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined
-}
-
-/** The request's headers for the instance (edited in place: node parsed them for this request only). */
-function forwardedHeaders(req: http.IncomingMessage, proto: string): http.IncomingHttpHeaders {
-  const headers = req.headers
-  const listed = headers.connection
-  if (listed) for (const name of listed.split(',')) delete headers[name.trim().toLowerCase()]
-  for (const name of HOP_BY_HOP_REQUEST) delete headers[name]
-  const client = req.socket.remoteAddress ?? ''
-  const prior = headers['x-forwarded-for']
-  headers['x-forwarded-for'] = prior ? `${prior}, ${client}` : client
-  headers['x-forwarded-proto'] = proto
-  if (headers.host !== undefined) headers['x-forwarded-host'] = headers.host
-  return headers
-}
-
-function upgradeHead(req: http.IncomingMessage, proto: string): string {
-  const lines = [`${req.method} ${req.url} HTTP/1.1`]
-  const raw = req.rawHeaders
-  let prior = ''
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase()
-    if (name === 'x-forwarded-for') prior = prior ? `${prior}, ${raw[i + 1]}` : raw[i + 1]!
-    else if (name !== 'x-forwarded-proto' && name !== 'x-forwarded-host') lines.push(`${raw[i]}: ${raw[i + 1]}`)
-  }
-  const client = req.socket.remoteAddress ?? ''
-  lines.push(`X-Forwarded-For: ${prior ? `${prior}, ${client}` : client}`, `X-Forwarded-Proto: ${proto}`)
-  if (req.headers.host !== undefined) lines.push(`X-Forwarded-Host: ${req.headers.host}`)
-  return `${lines.join('\r\n')}\r\n\r\n`
 }

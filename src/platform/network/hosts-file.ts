@@ -1,16 +1,20 @@
 // Writes a user's `.internal` name map (format: local/internal-names.ts) atomically, so that readers
-// never see half a file.
+// never see half a file. The file and its directory are readable by that user's instances only
+// (the identity policy's file rules).
 import fs from 'node:fs'
 import path from 'node:path'
 
 import {type InternalName, formatInternalNames} from '../../local/internal-names.js'
+import {makeReadableDir, makeReadableFile, type RunAs} from '../runtime/identity.js'
 
 export type {InternalName}
 export {resolveInternal} from '../../local/internal-names.js'
 
-export function writeHostsFile(file: string, names: InternalName[]): void {
-  fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o755})
+/** `reader`: who the user's instances run as (undefined = the platform's own identity). */
+export function writeHostsFile(file: string, names: InternalName[], reader?: RunAs): void {
+  makeReadableDir(reader, path.dirname(file))
   const temp = `${file}.${process.pid}.tmp`
-  fs.writeFileSync(temp, formatInternalNames(names), {mode: 0o644})
+  fs.writeFileSync(temp, formatInternalNames(names), {mode: 0o640})
+  makeReadableFile(reader, temp)
   fs.renameSync(temp, file)
 }

@@ -1,7 +1,15 @@
 // The private endpoints of one instance: one per port, opened together (all or none), told to stop
-// accepting together (drain), closed together. Their owner is the instance's supervisor.
+// accepting together (drain), closed together. Their owner is the instance's supervisor. Where the
+// kernel enforces the private network (isolation/loopback-firewall.ts), opening them also admits the
+// instance's addresses for its user's uid, and closing them takes that back.
 import type {ConnectionTracker, Logger} from '../types.js'
 import {PrivateEndpoint} from './private-endpoint.js'
+
+/** The kernel's side of the private network (isolation/loopback-firewall.ts). */
+export interface AddressAdmission {
+  admit(instance: string, admission: {uid: number; addresses: string[]}): Promise<void>
+  revoke(instance: string): Promise<void>
+}
 
 export interface InstanceEndpointsOptions {
   instanceUuid: string
@@ -11,6 +19,8 @@ export interface InstanceEndpointsOptions {
   host: string
   tracker: ConnectionTracker
   log: Logger
+  /** With a firewall: the uid of the instance's user and the addresses it may reach (private and backend IP). */
+  admission?: {firewall: AddressAdmission; uid: number; addresses: string[]}
 }
 
 export interface EndpointPort {
@@ -22,11 +32,20 @@ export interface EndpointPort {
 
 export class InstanceEndpoints {
   private endpoints: PrivateEndpoint[] = []
+  private admission: Promise<void> = Promise.resolve()
 
   constructor(private readonly options: InstanceEndpointsOptions) {}
 
   get isOpen(): boolean {
     return this.endpoints.length > 0
+  }
+
+  /**
+   * Settles once the user's instances may reach this one through the kernel's rules (at once when
+   * there are none); rejects with the firewall's error. Started by `open`, awaited with readiness.
+   */
+  get admitted(): Promise<void> {
+    return this.admission
   }
 
   /**
@@ -44,6 +63,11 @@ export class InstanceEndpoints {
       }
       this.endpoints.push(endpoint)
     }
+    const admission = this.options.admission
+    if (admission) {
+      this.admission = admission.firewall.admit(this.options.instanceUuid, {uid: admission.uid, addresses: admission.addresses})
+      this.admission.catch(() => {}) // the boot awaits it and reports the error
+    }
   }
 
   /** Drain: no new connections; established ones continue. */
@@ -53,7 +77,12 @@ export class InstanceEndpoints {
 
   /** Stops accepting and resets every connection still open. */
   close(): void {
+    const wasOpen = this.isOpen
     for (const endpoint of this.endpoints) endpoint.close()
     this.endpoints = []
+    if (wasOpen && this.options.admission) {
+      this.admission = Promise.resolve()
+      this.options.admission.firewall.revoke(this.options.instanceUuid).catch((error: Error) => this.options.log(`instance ${this.options.instanceUuid}: ${error.message}`))
+    }
   }
 }

@@ -1,7 +1,8 @@
 // The steps of booting one instance, as the supervisor's `boot` effect runs them: resolve the image,
 // wait for a retired process to release its port, kill leftovers of a crashed platform, open the
 // private endpoints, ask the image for its launch plan, spawn (handing the process to the supervisor
-// at once); then wait until the process serves its port (or the boot timeout passes). Each step
+// at once); then wait until the process serves its port (or the boot timeout passes) and, where the
+// kernel enforces the private network, until its addresses are admitted for its user. Each step
 // checks the abort signal: a stop or an exit during the boot aborts it.
 import type {InstanceEndpoints} from '../network/index.js'
 import type {InstanceRecord} from '../types.js'
@@ -37,7 +38,7 @@ export interface Spawned {
 export type BootOutcome =
   | {kind: 'notSpawned'; error?: Error} // no error: aborted
   | {kind: 'ready'; bootTimeUs: number}
-  | {kind: 'timeout'; error: Error} // the process was killed: its exit moves the instance on
+  | {kind: 'killed'; error: Error} // timeout, or no admission: the process was killed, its exit moves the instance on
   | {kind: 'aborted'}
 
 /** Boots: `spawned` is called as soon as the process exists (before readiness). */
@@ -53,12 +54,21 @@ export async function bootInstance(input: BootInput, signal: AbortSignal, onSpaw
   }
   onSpawned(spawned)
   if (signal.aborted) return {kind: 'aborted'}
-  const readiness = await awaitReadiness(record, image, spawned.plan, input.bootTimeoutMs, signal)
-  if (readiness === 'ready') return {kind: 'ready', bootTimeUs: Number((process.hrtime.bigint() - spawned.spawnedAt) / 1000n)}
+  let listeningAt = 0n // boot_time_us is spawn → listening, whatever the admission takes
+  const [readiness, refused] = await Promise.all([
+    awaitReadiness(record, image, spawned.plan, input.bootTimeoutMs, signal).finally(() => (listeningAt = process.hrtime.bigint())),
+    input.endpoints.admitted.then(() => undefined, (error: Error) => error),
+  ])
+  const bootTimeUs = Number((listeningAt - spawned.spawnedAt) / 1000n)
   if (readiness === 'aborted') return {kind: 'aborted'}
+  if (refused) {
+    spawned.child.signal('SIGKILL')
+    return {kind: 'killed', error: new Error(`instance ${record.name}: its private network could not be opened (${refused.message})`)}
+  }
+  if (readiness === 'ready') return {kind: 'ready', bootTimeUs}
   spawned.child.signal('SIGKILL')
   const where = `${record.backend_ip}:${backendPort(image.ports[0])}`
-  return {kind: 'timeout', error: new Error(`instance ${record.name} did not listen on ${where} within ${input.bootTimeoutMs / 1000} s`)}
+  return {kind: 'killed', error: new Error(`instance ${record.name} did not listen on ${where} within ${input.bootTimeoutMs / 1000} s`)}
 }
 
 /** Everything up to a spawned process; throws the user-facing reason when it cannot get there. */
@@ -76,7 +86,9 @@ async function prepareAndSpawn(input: BootInput, image: ResolvedImage, signal: A
     }
   }
   signal.throwIfAborted()
-  const context = launchContextOf(record, image, place)
+  const volumes = await place.mountVolumes()
+  signal.throwIfAborted()
+  const context = launchContextOf(record, image, place, volumes)
   const plan = await image.launch(context)
   signal.throwIfAborted()
   const child = await InstanceProcess.spawn({

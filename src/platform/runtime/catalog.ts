@@ -3,12 +3,14 @@
 // (reread on every resolve):
 //   {"myapp:latest": {"command": ["/usr/bin/python3", "-m", "http.server", "${PORT}", "--bind", "${UKC_LISTEN_HOST}"],
 //                     "port": 8000, "env": {"KEY": "value"}}}
-// `${VAR}` in a command is replaced from the instance environment (PORT, UKC_LISTEN_HOST, ...).
+// `${VAR}` in a command is replaced from the instance environment (PORT, UKC_LISTEN_HOST, ...), and
+// `${VOLUME:/path}` by the host directory that stands for /path (volumes/guest-paths.ts).
 import {createHash} from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 
 import type {Image} from '../../api/types.js'
+import {substituteVolumePaths} from '../volumes/index.js'
 import type {BuiltinPrograms} from './builtin-programs.js'
 import {findBinary} from './host-binaries.js'
 import {LaunchError, type LaunchContext, type LaunchPlan} from './launch.js'
@@ -130,7 +132,7 @@ function userDefinition(key: string, spec: UserImageSpec, file: string): Definit
     file: () => (spec.command[0].includes('/') ? spec.command[0] : findBinary(spec.command[0])),
     check: () => {},
     launch: async (_ref, context) => {
-      const [command, ...args] = spec.command.map((part) => substitute(part, context.env))
+      const [command, ...args] = spec.command.map((part) => substitute(substituteVolumePaths(part, context.guestDir), context.env))
       return {command, args: [...args, ...context.args], stopSignal: 'SIGTERM'}
     },
   }

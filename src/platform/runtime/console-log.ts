@@ -1,8 +1,11 @@
 // An instance's console: stdout+stderr bytes appended to `<instanceDir>/console.log`, bounded in
 // size. Offsets are absolute over the instance's life: when the file grows past the bound, the
-// oldest bytes are dropped and `available.start` moves forward (kept in `console.start`).
+// oldest bytes are dropped and `available.start` moves forward (kept in `console.start`). Its files
+// are the platform's, readable by the instance's own identity only (identity.ts).
 import fs from 'node:fs'
 import path from 'node:path'
+
+import {makeReadableFile, type RunAs} from './identity.js'
 
 export const CONSOLE_LOG_BYTES = 1024 * 1024
 const MAX_READ = 4 * 1024 * 1024
@@ -20,9 +23,11 @@ export class ConsoleLog {
   private start: number
   private size: number
 
+  /** `reader`: who the instance runs as (the only one besides the platform who may read the log). */
   constructor(
     dir: string,
     private readonly capacity = CONSOLE_LOG_BYTES,
+    private readonly reader?: RunAs,
   ) {
     this.file = path.join(dir, 'console.log')
     this.startFile = path.join(dir, 'console.start')
@@ -33,7 +38,10 @@ export class ConsoleLog {
   append(chunk: Buffer | string): void {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
     if (bytes.length === 0) return
-    this.fd ??= fs.openSync(this.file, 'a', 0o640)
+    if (this.fd === undefined) {
+      this.fd = fs.openSync(this.file, 'a', 0o640)
+      makeReadableFile(this.reader, this.fd)
+    }
     fs.writeSync(this.fd, bytes)
     this.size += bytes.length
     // Compact only once well past the bound, so the rewrite happens rarely.
@@ -77,10 +85,12 @@ export class ConsoleLog {
     this.close()
     const temp = `${this.file}.tmp`
     fs.writeFileSync(temp, tail, {mode: 0o640})
+    makeReadableFile(this.reader, temp)
     fs.renameSync(temp, this.file)
     this.start += drop
     this.size = keep
-    fs.writeFileSync(this.startFile, String(this.start))
+    fs.writeFileSync(this.startFile, String(this.start), {mode: 0o640})
+    makeReadableFile(this.reader, this.startFile)
   }
 }
 

@@ -43,8 +43,9 @@ export class InstanceProcess {
     return new Promise((resolve, reject) => {
       // The instance dies with the platform (SIGKILL when the daemon's thread ends, even by kill -9),
       // through setpriv's parent-death signal where util-linux is installed; the survivors of a
-      // crash are otherwise found and killed when the instance boots again (stale-process.ts).
-      const [command, args] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', options.command, ...options.args]] : [options.command, options.args]
+      // crash are otherwise found and killed when the instance boots again (stale-process.ts). No new
+      // privileges: a setuid binary cannot lift an instance out of its uid.
+      const [command, args] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--no-new-privs', '--', options.command, ...options.args]] : [options.command, options.args]
       const child = spawn(command, args, {
         cwd: options.cwd,
         env: options.env,

@@ -3,18 +3,17 @@
 // event; `decide` (instance-transitions.ts) says where it leads and this class runs the effects.
 // It owns the instance's process, private endpoints, connection count, scale-to-zero watch,
 // restart timers and console log, and closes them all in `dispose`.
-import fs from 'node:fs'
-
-import {ConnectionCount, InstanceEndpoints} from '../network/index.js'
+import {ConnectionCount, InstanceEndpoints, type AddressAdmission} from '../network/index.js'
 import {StandbyWatch} from '../scaler/index.js'
 import type {BackendAddress, ConnectionTracker, InstanceRecord, Logger} from '../types.js'
 import {bootInstance, type Spawned} from './boot-sequence.js'
 import type {ImageCatalog} from './catalog.js'
-import {ConsoleLog} from './console-log.js'
-import type {RunAs} from './identity.js'
+import {CONSOLE_LOG_BYTES, ConsoleLog} from './console-log.js'
+import {makeReadableDir, type RunAs} from './identity.js'
 import {exitCodeOf, type Exit, type InstanceProcess} from './instance-process.js'
 import {causeOf, decide, type Decision, type Effect, type InstanceEvent, type StopCause, type SupervisedState} from './instance-transitions.js'
 import type {LaunchPlan} from './launch.js'
+import type {VolumeMount} from '../volumes/index.js'
 import {backendPort} from './ports.js'
 import {RestartSchedule} from './restart-schedule.js'
 import {StateWaiter} from './state-waiter.js'
@@ -42,6 +41,10 @@ export interface SupervisorOptions {
   networkIndex: number
   /** Where its private endpoints listen. */
   privateIp: string
+  /** Where its process listens. */
+  backendIp: string
+  /** The kernel's rules for the private network, when they are enforced (admits the user's uid). */
+  firewall?: AddressAdmission
   instanceDir: string
   hostsFile: string
   catalog: ImageCatalog
@@ -56,6 +59,8 @@ export interface SupervisorOptions {
   changed(): void
   /** The instance is stopped for good (not after a platform stop or a removal): delete-on-stop. */
   settled(): void
+  /** Mounts the instance's volumes for a boot (see RuntimeOptions.mountVolumes). */
+  mountVolumes(): Promise<VolumeMount[]>
 }
 
 export class InstanceSupervisor {
@@ -79,7 +84,9 @@ export class InstanceSupervisor {
   private readonly restarts: RestartSchedule
 
   constructor(private readonly options: SupervisorOptions) {
-    this.endpoints = new InstanceEndpoints({instanceUuid: options.uuid, networkIndex: options.networkIndex, host: options.privateIp, tracker: options.tracker, log: options.log})
+    const {firewall, runAs, privateIp: host} = options
+    const admission = firewall && runAs ? {firewall, uid: runAs.uid, addresses: [host, options.backendIp]} : undefined
+    this.endpoints = new InstanceEndpoints({instanceUuid: options.uuid, networkIndex: options.networkIndex, host, tracker: options.tracker, log: options.log, admission})
     this.restarts = new RestartSchedule({
       healthyAfterMs: options.timings.healthyAfterMs,
       due: () => this.dispatch({type: 'restartDue'}),
@@ -129,8 +136,8 @@ export class InstanceSupervisor {
   /** The console log (created with the instance's directory on first use). */
   log(): ConsoleLog {
     if (!this.console) {
-      fs.mkdirSync(this.options.instanceDir, {recursive: true, mode: 0o755})
-      this.console = new ConsoleLog(this.options.instanceDir)
+      makeReadableDir(this.options.runAs, this.options.instanceDir)
+      this.console = new ConsoleLog(this.options.instanceDir, CONSOLE_LOG_BYTES, this.options.runAs)
     }
     return this.console
   }
@@ -294,7 +301,7 @@ export class InstanceSupervisor {
     const record = this.options.record()
     if (!record) return // removed meanwhile
     const {catalog, instanceDir, hostsFile, runAs, timings} = this.options
-    const place = {instanceDir, hostsFile, runAs, console: (text: string) => this.log().append(text)}
+    const place = {instanceDir, hostsFile, runAs, console: (text: string) => this.log().append(text), mountVolumes: this.options.mountVolumes}
     const input = {record, catalog, bootTimeoutMs: timings.bootTimeoutMs, endpoints: this.endpoints, place, retiring: this.retiring, output: (chunk: Buffer) => this.log().append(chunk)}
     const outcome = await bootInstance(input, abort.signal, (spawned) => this.adopt(spawned))
     if (outcome.kind === 'ready') {
@@ -354,5 +361,4 @@ export class InstanceSupervisor {
   private notRunning(): Error {
     return new Error(`instance ${this.options.record()?.name ?? this.options.uuid} is not running`)
   }
-
 }

@@ -1,4 +1,5 @@
 // What an image needs to start one instance, and what it answers: the command to run.
+import type {VolumeMount} from '../volumes/index.js'
 import type {RunAs} from './identity.js'
 
 export interface LaunchContext {
@@ -14,6 +15,13 @@ export interface LaunchContext {
   env: Record<string, string>
   args: string[]
   runAs?: RunAs
+  /** The instance's volumes, mounted (see volumes/guest-paths.ts for how paths map to them). */
+  volumes: VolumeMount[]
+  /**
+   * The host directory that stands for `guestPath` inside the instance: on the volume that covers
+   * it, else below the instance's data dir (created, owned by the instance identity).
+   */
+  guestDir(guestPath: string): string
   /** Appends a line to the instance's console log (prepare steps report there). */
   console: (text: string) => void
 }

@@ -6,12 +6,15 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 import {NotFoundError} from '../../api/errors.js'
+import type {UidBlock} from '../isolation/uid-blocks.js'
 import {writeHostsFile} from '../network/hosts-file.js'
+import type {AddressAdmission} from '../network/instance-endpoints.js'
 import type {BackendAddress, ConnectionTracker, InstanceRecord, InstanceState, Logger, UserRecord} from '../types.js'
+import type {VolumeMount} from '../volumes/index.js'
 import {BuiltinPrograms, PROGRAMS_DIR} from './builtin-programs.js'
 import {ImageCatalog} from './catalog.js'
 import {ConsoleLog, type LogWindow} from './console-log.js'
-import {instanceIdentity, platformIsPrivileged} from './identity.js'
+import {instanceIdentity, platformIsPrivileged, type RunAs} from './identity.js'
 import {InstanceSupervisor, type RuntimeTimings, type StopOptions} from './instance-supervisor.js'
 import {HEALTHY_AFTER_MS} from './restart-policy.js'
 
@@ -32,6 +35,12 @@ export interface RuntimeOptions {
   timings?: Partial<RuntimeTimings>
   /** The project whose built-in image programs are installed (default: this package). */
   projectRoot?: string
+  /** Mounts the instance's volumes before a boot, for `runAs`; rejects with the reason (none: no volumes). */
+  mountVolumes?(record: InstanceRecord, runAs: RunAs | undefined): Promise<VolumeMount[]>
+  /** The platform's uid block (as root): each user's instances run under a uid of their own. */
+  uids?: UidBlock
+  /** The kernel's rules for the private network (as root, with nft): instances' addresses are admitted there. */
+  firewall?: AddressAdmission
 }
 
 /** How long a graceful stop may take before the process group is killed. */
@@ -51,11 +60,12 @@ export class Runtime implements ConnectionTracker {
     this.timings = {stopGraceMs: STOP_GRACE_MS, bootTimeoutMs: BOOT_TIMEOUT_MS, healthyAfterMs: HEALTHY_AFTER_MS, ...options.timings}
     this.events.setMaxListeners(0)
     fs.mkdirSync(this.instancesDir, {recursive: true})
+    fs.mkdirSync(this.networksDir, {recursive: true})
     // Unprivileged instance processes must reach their own dirs, hosts file and programs below the
-    // data dir: allow traversal (not listing) for others. Its ancestors are checked at start-up
-    // (instance-access.ts).
+    // data dir: allow traversal (not listing) for others; what lies below is each user's alone
+    // (identity.ts). Its ancestors are checked at start-up (instance-access.ts).
     if (platformIsPrivileged()) {
-      for (const dir of [options.dataDir, this.instancesDir]) fs.chmodSync(dir, fs.statSync(dir).mode | 0o111)
+      for (const dir of [options.dataDir, this.instancesDir, this.networksDir]) fs.chmodSync(dir, (fs.statSync(dir).mode & ~0o066) | 0o111)
     }
   }
 
@@ -63,12 +73,16 @@ export class Runtime implements ConnectionTracker {
     return path.join(this.options.dataDir, 'instances')
   }
 
+  private get networksDir(): string {
+    return path.join(this.options.dataDir, 'networks')
+  }
+
   instanceDir(uuid: string): string {
     return path.join(this.instancesDir, uuid)
   }
 
   hostsFile(userUuid: string): string {
-    return path.join(this.options.dataDir, 'networks', userUuid, 'hosts')
+    return path.join(this.networksDir, userUuid, 'hosts')
   }
 
   // ---- requests
@@ -141,6 +155,11 @@ export class Runtime implements ConnectionTracker {
     return log.read(offset, limit)
   }
 
+  /** Adds a line from the platform to the instance's console log (`ukc: …`). */
+  note(uuid: string, line: string): void {
+    this.supervisors.get(uuid)?.log().append(`ukc: ${line}\n`)
+  }
+
   connections(uuid: string): number {
     return this.supervisors.get(uuid)?.connections.open ?? 0
   }
@@ -151,7 +170,13 @@ export class Runtime implements ConnectionTracker {
       .list()
       .filter((record) => record.user === userUuid)
       .map((record) => ({name: record.name, ip: record.private_ip}))
-    writeHostsFile(this.hostsFile(userUuid), names)
+    const user = this.options.user(userUuid)
+    writeHostsFile(this.hostsFile(userUuid), names, user && this.identityOf(user))
+  }
+
+  /** Who `user`'s instances run as (the identity policy, given this platform's uid block). */
+  identityOf(user: UserRecord): RunAs | undefined {
+    return instanceIdentity({name: user.name, index: user.index, uids: this.options.uids})
   }
 
   // ---- ConnectionTracker: each call goes to the instance's supervisor
@@ -189,11 +214,14 @@ export class Runtime implements ConnectionTracker {
     const record = this.record(uuid)
     const user = this.options.user(record.user)
     if (!user) throw new NotFoundError(`no user ${record.user} for instance ${record.name}`)
+    const runAs = this.identityOf(user)
     supervisor = new InstanceSupervisor({
       uuid,
-      runAs: instanceIdentity(user),
+      runAs,
       networkIndex: user.index,
       privateIp: record.private_ip,
+      backendIp: record.backend_ip,
+      firewall: this.options.firewall,
       instanceDir: this.instanceDir(uuid),
       hostsFile: this.hostsFile(record.user),
       catalog: this.catalog,
@@ -204,6 +232,10 @@ export class Runtime implements ConnectionTracker {
       update: (patch) => this.update(uuid, patch),
       changed: () => this.events.emit(`state:${uuid}`),
       settled: () => this.options.onStopped(uuid),
+      mountVolumes: async () => {
+        const current = this.options.get(uuid)
+        return current && current.volumes.length > 0 && this.options.mountVolumes ? this.options.mountVolumes(current, runAs) : []
+      },
     })
     this.supervisors.set(uuid, supervisor)
     return supervisor

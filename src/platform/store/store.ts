@@ -1,4 +1,4 @@
-// The platform's durable state: users, instances, services. Reads come from memory; every change
+// The platform's durable state: users, instances, services, volumes. Reads come from memory; every change
 // is applied in memory and then written crash-safely (StateFile) before the caller's promise
 // resolves, so an acknowledged change survives kill -9. What an instance was created with and never
 // changes (args, env: up to 64 KiB each) lives in a file of its own (instance-specs.ts), so that the
@@ -6,7 +6,7 @@
 import crypto from 'node:crypto'
 import path from 'node:path'
 
-import type {GatewayRoute, InstanceRecord, RouteTable, ServiceRecord, UserRecord} from '../types.js'
+import type {GatewayRoute, InstanceRecord, InstanceVolume, RouteTable, ServiceRecord, UserRecord, VolumeRecord} from '../types.js'
 import {InstanceSpecs} from './instance-specs.js'
 import {StateFile} from './state-file.js'
 
@@ -23,6 +23,8 @@ interface StoredState {
   /** Without args and env (see InstanceSpecs); older state files have them inline. */
   instances: Array<Omit<InstanceRecord, 'args' | 'env'> & Partial<Pick<InstanceRecord, 'args' | 'env'>>>
   services: ServiceRecord[]
+  /** Absent in state files written before volumes existed. */
+  volumes?: VolumeRecord[]
   /** Per user: the last private-address sequence number handed out. */
   seq: Record<string, number>
 }
@@ -32,6 +34,7 @@ export class Store implements RouteTable {
   private readonly byToken = new Map<string, UserRecord>()
   private readonly instances = new Map<string, InstanceRecord>()
   private readonly services = new Map<string, ServiceRecord>()
+  private readonly volumes = new Map<string, VolumeRecord>()
   private readonly byDomain = new Map<string, string>()
   /** Service → attached instance uuids (an instance's service never changes after create). */
   private readonly attached = new Map<string, Set<string>>()
@@ -46,6 +49,7 @@ export class Store implements RouteTable {
       users: [...this.users.values()],
       instances: [...this.instances.values()].map(({args: _args, env: _env, ...rest}) => rest),
       services: [...this.services.values()],
+      volumes: [...this.volumes.values()],
       seq: this.seq,
     }))
     const stored = this.file.read()
@@ -57,6 +61,7 @@ export class Store implements RouteTable {
       if (spec) this.specs.loaded(instance.uuid, this.instances.get(instance.uuid) as InstanceRecord)
     }
     for (const service of stored?.services ?? []) this.setService(service)
+    for (const volume of stored?.volumes ?? []) this.setVolume(volume)
     Object.assign(this.seq, stored?.seq ?? {})
     this.specs.dropStray(new Set(this.instances.keys()))
   }
@@ -161,6 +166,13 @@ export class Store implements RouteTable {
 
   /** Applies a patch and makes it durable; undefined when the instance no longer exists. */
   async updateInstance(uuid: string, patch: Partial<InstanceRecord>): Promise<InstanceRecord | undefined> {
+    if (!this.patchInstance(uuid, patch)) return undefined
+    await this.flush()
+    return this.instances.get(uuid)
+  }
+
+  /** The same in memory only (callers that change several records flush once). */
+  patchInstance(uuid: string, patch: Partial<InstanceRecord>): InstanceRecord | undefined {
     const record = this.instances.get(uuid)
     if (!record) return undefined
     for (const [key, value] of Object.entries(patch)) {
@@ -168,8 +180,7 @@ export class Store implements RouteTable {
       if (value === undefined) delete (record as unknown as Record<string, unknown>)[key]
       else (record as unknown as Record<string, unknown>)[key] = value
     }
-    await this.flush()
-    return this.instances.get(uuid)
+    return record
   }
 
   // ---- services
@@ -215,6 +226,40 @@ export class Store implements RouteTable {
     this.services.delete(uuid)
     this.attached.delete(uuid)
     for (const domain of service.domains) if (this.byDomain.get(domain) === uuid) this.byDomain.delete(domain)
+  }
+
+  // ---- volumes (an attachment is recorded on its instance only: InstanceRecord.volumes)
+
+  volume(uuid: string): VolumeRecord | undefined {
+    return this.volumes.get(uuid)
+  }
+
+  listVolumes(userUuid?: string): VolumeRecord[] {
+    const all = [...this.volumes.values()]
+    return userUuid === undefined ? all : all.filter((v) => v.user === userUuid)
+  }
+
+  volumeByName(userUuid: string, name: string): VolumeRecord | undefined {
+    for (const volume of this.volumes.values()) if (volume.user === userUuid && volume.name === name) return volume
+    return undefined
+  }
+
+  /** The instance the volume is attached to, and how; undefined when it is attached to none. */
+  attachmentOf(volumeUuid: string): {instance: InstanceRecord; mount: InstanceVolume} | undefined {
+    for (const instance of this.instances.values()) {
+      const mount = instance.volumes.find((v) => v.uuid === volumeUuid)
+      if (mount) return {instance, mount}
+    }
+    return undefined
+  }
+
+  /** In memory only, like setInstance. */
+  setVolume(volume: VolumeRecord): void {
+    this.volumes.set(volume.uuid, volume)
+  }
+
+  removeVolume(uuid: string): void {
+    this.volumes.delete(uuid)
   }
 
   // ---- RouteTable (the gateway asks for every new public connection)

@@ -3,6 +3,8 @@
 // Faithful to kraftkit's `kraft cloud tunnel` (v2) so the image real Unikraft Cloud offers works.
 import crypto from 'node:crypto'
 
+import {parsePort} from '../../api/index.js'
+
 /** "👋🐒\0": what the control connection sends after the cookie and then on every heartbeat. */
 export const HEARTBEAT = Buffer.from([0xf0, 0x9f, 0x91, 0x8b, 0xf0, 0x9f, 0x90, 0x92, 0x00])
 export const COOKIE_LENGTH = 32
@@ -79,8 +81,8 @@ export function parseLegacyArgs(argv: string[]): LegacyRelayArgs {
 }
 
 function checkPort(text: string | undefined): number {
-  const port = Number(text)
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${text} is not a port`)
+  const port = parsePort(text)
+  if (port === undefined) throw new Error(`${text} is not a port`)
   return port
 }
 

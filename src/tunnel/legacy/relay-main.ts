@@ -1,11 +1,12 @@
 // Entry point of the emulated official relay image (`official/utils/tunnel:*` on the embedded
 // platform): kraft's four args, listen address and network from the platform's env. Exits 0 when the
 // control heartbeat is missing, so a delete-on-stop relay disappears with its client.
+import {parsePort} from '../../api/index.js'
 import {relayLog, runRelayProgram} from '../relay/program.js'
 import {parseLegacyArgs} from './protocol.js'
 import {LegacyRelayServer} from './relay-server.js'
 
-const port = Number(process.env.PORT)
+const port = parsePort(process.env.PORT)
 runRelayProgram(
   'tunnel relay (legacy)',
   () => parseLegacyArgs(process.argv.slice(2)),
@@ -14,7 +15,7 @@ runRelayProgram(
       host: process.env.UKC_LISTEN_HOST || '127.0.0.1',
       // The platform waits for the image's port (PORT) to accept: serve it as a control port too, so a
       // relay with another -P still becomes ready.
-      extraControlPorts: Number.isInteger(port) && port > 0 ? [port] : [],
+      extraControlPorts: port === undefined ? [] : [port],
       localAddress: process.env.UKC_PRIVATE_IP || undefined,
       hostsFile: process.env.UKC_HOSTS_FILE || undefined,
       log: relayLog,

@@ -8,7 +8,7 @@ import crypto from 'node:crypto'
 import {EventEmitter} from 'node:events'
 import net from 'node:net'
 
-import {resolveInternal} from '../../local/internal-names.js'
+import {resolveInternal} from '../../local/index.js'
 import {HEARTBEAT, type LegacyRelayArgs, encodeStatus} from './protocol.js'
 
 export interface LegacyRelayOptions {

@@ -2,7 +2,7 @@
 // port, 64 MB, autostart, a 3 s wait, delete-on-stop; and the exposed ports from -p / -P.
 import net from 'node:net'
 
-import {type CreateInstanceRequest, UsageError} from '../../api/index.js'
+import {type CreateInstanceRequest, MAX_PORT, UsageError, isPort} from '../../api/index.js'
 import {DEFAULT_CONTROL_PORT, DEFAULT_PROXY_PORT, type LegacyForward, legacyArgs} from './protocol.js'
 
 export interface LegacyPorts {
@@ -24,7 +24,7 @@ export function legacyPorts(count: number, proxyPorts: number[] = [], controlPor
     const start = proxyPorts[0] ?? DEFAULT_PROXY_PORT
     exposedPorts = Array.from({length: count}, (_, i) => start + i)
   }
-  if (exposedPorts.some((p) => p > 65535)) throw new UsageError(`--tunnel-proxy-port ${proxyPorts[0]}: ${count} consecutive ports do not fit below 65536`)
+  if (!exposedPorts.every((p) => isPort(p))) throw new UsageError(`--tunnel-proxy-port ${proxyPorts[0]}: ${count} consecutive ports do not fit below ${MAX_PORT + 1}`)
   if (new Set(exposedPorts).size !== exposedPorts.length) throw new UsageError('--tunnel-proxy-port: each mapping needs its own port')
   if (exposedPorts.includes(controlPort)) throw new UsageError(`port ${controlPort} is both the control port and a proxy port`, 'pick another --tunnel-control-port or --tunnel-proxy-port')
   return {controlPort, exposedPorts}
@@ -35,7 +35,7 @@ export function legacyForwards(targets: string[], ports: LegacyPorts): LegacyFor
   return targets.map((target, i) => {
     const colon = target.lastIndexOf(':')
     const host = target.slice(0, colon)
-    if (host.startsWith('[') || net.isIPv6(host)) throw new UsageError(`${target}: the official relay cannot reach IPv6 targets`, 'use the modern relay (leave out --tunnel-image) or an IPv4 address / *.internal name')
+    if (host.startsWith('[') || net.isIPv6(host)) throw new UsageError(`${target}: the official relay cannot reach IPv6 targets`, 'use the WebSocket relay image (deploy/relay/, see docs/tunnel.md) or an IPv4 address / *.internal name')
     return {host, destPort: Number(target.slice(colon + 1)), exposedPort: ports.exposedPorts[i] ?? 0}
   })
 }

@@ -2,6 +2,9 @@
 // API shows to anyone who can list instances, hence a token hash rather than the token).
 import {parseArgs} from 'node:util'
 
+// The port rule itself, not the API's face: the relay image carries only the modules it loads.
+import {parsePort} from '../../api/ports.js'
+
 export interface RelayConfig {
   host: string
   port: number
@@ -40,8 +43,8 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
   if (allow.length === 0) throw new Error('at least one --allow=host:port is required')
   const timeout = Number(values['heartbeat-timeout-ms'] ?? 30_000)
   if (!Number.isFinite(timeout) || timeout < 100) throw new Error('--heartbeat-timeout-ms must be a number ≥ 100')
-  const port = Number(env.PORT ?? RELAY_DEFAULT_PORT)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT ${env.PORT} is not a port`)
+  const port = parsePort(env.PORT ?? String(RELAY_DEFAULT_PORT), {allowZero: true})
+  if (port === undefined) throw new Error(`PORT ${env.PORT} is not a port`)
   return {
     host: env.UKC_LISTEN_HOST || '0.0.0.0',
     port,

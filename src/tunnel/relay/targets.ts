@@ -2,9 +2,10 @@
 // `*.internal` names looked up in the platform's hosts file (re-read each time: it is rewritten when
 // instances come and go), falling back to the system resolver (real Unikraft Cloud's private DNS).
 import dns from 'node:dns/promises'
-import fs from 'node:fs/promises'
 import net, {type LookupFunction} from 'node:net'
 
+import {parsePort} from '../../api/ports.js'
+import {resolveInternal} from '../../local/index.js'
 import {normaliseTarget} from './config.js'
 
 export interface TargetAddress {
@@ -18,8 +19,8 @@ export class TargetLookupFailed extends Error {}
 export function splitTarget(target: string): TargetAddress | undefined {
   const match = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/i.exec(target)
   if (!match) return undefined
-  const port = Number(match[3])
-  if (port < 1 || port > 65535) return undefined
+  const port = parsePort(match[3])
+  if (port === undefined) return undefined
   return {host: (match[1] ?? match[2] ?? '').toLowerCase(), port}
 }
 
@@ -59,7 +60,7 @@ export class TargetPolicy {
   private async resolveName(name: string): Promise<string> {
     if (net.isIP(name)) return name
     if (this.hostsFile && name.endsWith('.internal')) {
-      const ip = await lookupHostsFile(this.hostsFile, name)
+      const ip = resolveInternal(this.hostsFile, name)
       if (ip) return ip
     }
     try {
@@ -68,18 +69,4 @@ export class TargetPolicy {
       throw Object.assign(new TargetLookupFailed(`${name} did not resolve`), {code: 'ENOTFOUND'})
     }
   }
-}
-
-async function lookupHostsFile(file: string, name: string): Promise<string | undefined> {
-  let text: string
-  try {
-    text = await fs.readFile(file, 'utf8')
-  } catch {
-    return undefined
-  }
-  for (const line of text.split('\n')) {
-    const [ip, ...names] = line.replace(/#.*/, '').trim().split(/\s+/)
-    if (ip && names.some((n) => n.toLowerCase() === name)) return ip
-  }
-  return undefined
 }

@@ -1,15 +1,26 @@
 // `postgres:*`: a real PostgreSQL (the host's or npm's: postgres-servers.ts), configured like the official container image:
 // POSTGRES_PASSWORD (required unless POSTGRES_HOST_AUTH_METHOD=trust), POSTGRES_USER (default
-// postgres), POSTGRES_DB (default = user), POSTGRES_INITDB_ARGS. First boot runs initdb into the
-// instance's data dir; later boots reuse it. Listens on the backend IP, sockets in the data dir.
+// postgres), POSTGRES_DB (default = user), POSTGRES_INITDB_ARGS, PGDATA (default
+// /var/lib/postgresql/data: a volume mounted there, or above it, holds the database; without one the
+// instance's data dir does). The first boot on an empty data directory runs initdb; later boots, and
+// later instances on the same volume, use that database. Listens on the backend IP, its Unix socket
+// in the instance's 0700 data dir; local logins need the password as well (never `trust`, unless the
+// user asked for POSTGRES_HOST_AUTH_METHOD=trust).
 import {spawn} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 
 import {LaunchError, type LaunchContext, type LaunchPlan} from '../launch.js'
 import {giveTo} from '../identity.js'
+import {volumeCovering, volumePathOf} from '../../volumes/index.js'
+import {withPasswdEntry} from './nss-wrapper.js'
 
 export const POSTGRES_PORT = 5432
+/** Where the official image keeps the database (its PGDATA default). */
+export const POSTGRES_DATA = '/var/lib/postgresql/data'
+/** initdb runs here, inside the data directory, before its result moves up (see ensureDatabase). */
+const STAGING = '.ukc-initdb'
+const STAGED = '.ukc-initdb-complete'
 
 export interface PostgresBinaries {
   postgres: string
@@ -25,15 +36,20 @@ function postmasterReady(pgdata: string): boolean {
   }
 }
 
+/** How clients authenticate, over TCP and the Unix socket alike. */
+function authMethod(env: Record<string, string>): string {
+  return env.POSTGRES_HOST_AUTH_METHOD || 'scram-sha-256'
+}
+
 function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`
 }
 
-function run(command: string, args: string[], context: LaunchContext, input?: string): Promise<void> {
+function run(command: string, args: string[], context: LaunchContext, env: Record<string, string>, input?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: context.dataDir,
-      env: context.env,
+      env,
       uid: context.runAs?.uid,
       gid: context.runAs?.gid,
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -49,10 +65,10 @@ function run(command: string, args: string[], context: LaunchContext, input?: st
   })
 }
 
-async function initialize(binaries: PostgresBinaries, pgdata: string, context: LaunchContext): Promise<void> {
+async function initialize(image: string, binaries: PostgresBinaries, pgdata: string, context: LaunchContext): Promise<void> {
   const env = context.env
   const password = env.POSTGRES_PASSWORD ?? ''
-  const method = env.POSTGRES_HOST_AUTH_METHOD || 'scram-sha-256'
+  const method = authMethod(env)
   if (!password && method !== 'trust') {
     throw new LaunchError(
       'Database is uninitialized and superuser password is not specified. You must specify POSTGRES_PASSWORD to a non-empty value for the superuser, or set POSTGRES_HOST_AUTH_METHOD=trust to allow all connections without a password.',
@@ -65,37 +81,89 @@ async function initialize(binaries: PostgresBinaries, pgdata: string, context: L
   fs.writeFileSync(pwfile, `${password}\n`, {mode: 0o600})
   giveTo(context.runAs, pwfile)
   context.console('ukc: initializing the database (first boot)\n')
+  // initdb refuses a uid without a passwd entry: like the official image, it runs through nss_wrapper.
+  await withPasswdEntry(context.runAs, context.dataDir, image, async (passwd) => {
+    const stepEnv = {...env, ...passwd}
+    try {
+      const extra = (env.POSTGRES_INITDB_ARGS ?? '').split(/\s+/).filter(Boolean)
+      await run(
+        binaries.initdb,
+        ['-D', pgdata, `--username=${user}`, `--pwfile=${pwfile}`, `--auth-local=${method}`, `--auth-host=${method}`, '--encoding=UTF8', '--no-sync', ...extra],
+        context,
+        stepEnv,
+      )
+    } finally {
+      fs.rmSync(pwfile, {force: true})
+    }
+    // Like the official image: password auth (or trust) from any address, since clients reach the
+    // server through the platform's endpoints and the gateway.
+    fs.appendFileSync(path.join(pgdata, 'pg_hba.conf'), `\nhost all all all ${method}\n`)
+    if (database !== 'postgres') {
+      await run(binaries.postgres, ['--single', '-D', pgdata, 'postgres'], context, stepEnv, `CREATE DATABASE ${quoteIdentifier(database)};\n`)
+    }
+  })
+}
+
+/**
+ * Data dirs made before local logins needed a password have `local … trust` lines in pg_hba.conf:
+ * they get the instance's method instead (what initdb writes today).
+ */
+function requirePasswordLocally(pgdata: string, method: string): void {
+  if (method === 'trust') return
+  const file = path.join(pgdata, 'pg_hba.conf')
+  let text: string
   try {
-    const extra = (env.POSTGRES_INITDB_ARGS ?? '').split(/\s+/).filter(Boolean)
-    await run(
-      binaries.initdb,
-      ['-D', pgdata, `--username=${user}`, `--pwfile=${pwfile}`, '--auth-local=trust', `--auth-host=${method}`, '--encoding=UTF8', '--no-sync', ...extra],
-      context,
-    )
-  } finally {
-    fs.rmSync(pwfile, {force: true})
+    text = fs.readFileSync(file, 'utf8')
+  } catch {
+    return
   }
-  // Like the official image: password auth (or trust) from any address, since clients reach the
-  // server through the platform's endpoints and the gateway.
-  fs.appendFileSync(path.join(pgdata, 'pg_hba.conf'), `\nhost all all all ${method}\n`)
-  if (database !== 'postgres') {
-    await run(binaries.postgres, ['--single', '-D', pgdata, 'postgres'], context, `CREATE DATABASE ${quoteIdentifier(database)};\n`)
+  const fixed = text.replace(/^(local\s.*\s)trust(\s*)$/gm, `$1${method}$2`)
+  if (fixed !== text) fs.writeFileSync(file, fixed)
+}
+
+/**
+ * A database in `pgdata` exists iff PG_VERSION does. It is made atomically, so that a crash never
+ * leaves a volume that looks initialised but is not: initdb and the database creation run in
+ * `<pgdata>/.ukc-initdb`, which is then marked complete and its entries moved up, PG_VERSION last.
+ * A complete staging dir found at boot is a move cut short (finished now); an incomplete one is
+ * redone. Other files in a data directory without PG_VERSION are someone else's: refused.
+ */
+async function ensureDatabase(image: string, binaries: PostgresBinaries, pgdata: string, guestPath: string, context: LaunchContext): Promise<void> {
+  if (fs.existsSync(path.join(pgdata, 'PG_VERSION'))) return
+  const staging = path.join(pgdata, STAGING)
+  if (!fs.existsSync(path.join(staging, STAGED))) {
+    if (!fs.existsSync(pgdata)) {
+      fs.mkdirSync(pgdata, {recursive: true, mode: 0o700})
+      giveTo(context.runAs, pgdata)
+    }
+    const foreign = fs.readdirSync(pgdata).filter((entry) => entry !== STAGING)
+    if (foreign.length > 0) {
+      throw new LaunchError(
+        `${guestPath} holds files but no database (no PG_VERSION: ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); mount an empty volume there, or one that holds a database`,
+      )
+    }
+    await initialize(image, binaries, staging, context)
+    fs.writeFileSync(path.join(staging, STAGED), '')
   }
+  for (const entry of fs.readdirSync(staging)) {
+    if (entry !== 'PG_VERSION' && entry !== STAGED) fs.renameSync(path.join(staging, entry), path.join(pgdata, entry))
+  }
+  fs.renameSync(path.join(staging, 'PG_VERSION'), path.join(pgdata, 'PG_VERSION'))
+  fs.rmSync(staging, {recursive: true, force: true})
 }
 
 /** `server` picks the server that can run the database in `pgdata` (PostgresServers.binaries). */
 export async function launchPostgres(image: string, context: LaunchContext, server: (pgdata: string) => Promise<PostgresBinaries>): Promise<LaunchPlan> {
-  const pgdata = path.join(context.dataDir, 'pgdata')
+  const guestPath = context.env.PGDATA || POSTGRES_DATA
+  const volume = volumeCovering(context.volumes, guestPath)
+  if (volume?.readonly) throw new LaunchError(`postgres writes to its data directory ${guestPath}, but the volume ${volume.name} is mounted read-only there`)
+  const pgdata = volumePathOf(context.volumes, guestPath) ?? path.join(context.dataDir, 'pgdata')
   const binaries = await server(pgdata)
   const sockets = path.join(context.dataDir, 'run')
-  fs.mkdirSync(sockets, {recursive: true})
+  fs.mkdirSync(sockets, {recursive: true, mode: 0o700})
   giveTo(context.runAs, sockets)
-  // The marker is written only after initdb and database creation both succeeded.
-  const marker = path.join(context.dataDir, '.pg-initialized')
-  if (!fs.existsSync(marker)) {
-    await initialize(binaries, pgdata, context)
-    fs.writeFileSync(marker, '')
-  }
+  await ensureDatabase(image, binaries, pgdata, guestPath, context)
+  requirePasswordLocally(pgdata, authMethod(context.env))
   // Lock files left by a killed server (after kill -9 of the daemon its pid may linger as a zombie,
   // which Postgres takes for a live postmaster). The runtime killed any old process of this instance.
   fs.rmSync(path.join(pgdata, 'postmaster.pid'), {force: true})

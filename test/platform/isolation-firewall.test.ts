@@ -1,0 +1,100 @@
+// The kernel's rules for the private network (nftables, as root): a socket of an instance uid opens
+// new loopback connections only to the addresses admitted for its uid; host uids go anywhere; the
+// table is replaced when a stale one exists and is gone after `remove`. Processes under the block's
+// uids try real connections to real listeners.
+import assert from 'node:assert/strict'
+import {spawn, spawnSync} from 'node:child_process'
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import {after, before, describe, it} from 'node:test'
+
+import {claimUidBlock, LoopbackFirewall, releaseUidBlock, type UidBlock} from '../../src/platform/isolation/index.js'
+import {kernelIsolationSkip} from './isolation-fixture.js'
+
+/** What a process of `uid` gets when it connects to `host:port`: `connected` or the error code. */
+function connectAs(uid: number, host: string, port: number): Promise<string> {
+  const script = `require('net').connect({host: ${JSON.stringify(host)}, port: ${port}})
+    .on('connect', function () { console.log('connected'); this.destroy() })
+    .on('error', (error) => console.log(error.code))`
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], {uid, gid: uid, stdio: ['ignore', 'pipe', 'inherit']})
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    child.once('error', reject)
+    child.once('close', () => resolve(out.trim()))
+  })
+}
+
+function listen(host: string): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer((socket) => socket.destroy())
+    server.once('error', reject)
+    server.listen({host, port: 0}, () => resolve(server))
+  })
+}
+
+const portOf = (server: net.Server): number => (server.address() as net.AddressInfo).port
+
+function tables(): string {
+  return spawnSync('nft', ['list', 'tables'], {encoding: 'utf8'}).stdout
+}
+
+describe('the loopback firewall (nftables)', {skip: kernelIsolationSkip()}, () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-firewall-'))
+  // An address no platform hands out (platforms use 127.16–127.47), different for every run.
+  const admittedIp = `127.200.${crypto.randomInt(1, 255)}.${crypto.randomInt(1, 255)}`
+  let block: UidBlock
+  let firewall: LoopbackFirewall
+  let admitted: net.Server
+  let hostService: net.Server
+  let v6Service: net.Server
+
+  before(async () => {
+    block = await claimUidBlock(dataDir) // the machine's registry: the table's name and uids are ours alone
+    firewall = await LoopbackFirewall.install(block)
+    ;[admitted, hostService, v6Service] = await Promise.all([listen(admittedIp), listen('127.0.0.1'), listen('::1')])
+  })
+  after(async () => {
+    await firewall?.remove()
+    for (const server of [admitted, hostService, v6Service]) server?.close()
+    await releaseUidBlock(dataDir)
+    fs.rmSync(dataDir, {recursive: true, force: true})
+  })
+
+  it('lets an instance uid reach only what was admitted for it, and never the host\u2019s loopback services', async () => {
+    const alice = block.first + 1
+    const bob = block.first + 2
+    assert.equal(await connectAs(alice, admittedIp, portOf(admitted)), 'ECONNREFUSED', 'nothing admitted yet')
+    await firewall.admit('instance-a', {uid: alice, addresses: [admittedIp]})
+    assert.equal(await connectAs(alice, admittedIp, portOf(admitted)), 'connected')
+    assert.equal(await connectAs(bob, admittedIp, portOf(admitted)), 'ECONNREFUSED', 'another user of the same platform')
+    assert.equal(await connectAs(alice, '127.0.0.1', portOf(hostService)), 'ECONNREFUSED', 'a host service on 127.0.0.1')
+    assert.equal(await connectAs(alice, '::1', portOf(v6Service)), 'ECONNREFUSED', 'anything on ::1')
+    await firewall.revoke('instance-a')
+    assert.equal(await connectAs(alice, admittedIp, portOf(admitted)), 'ECONNREFUSED', 'revoked with the endpoints')
+  })
+
+  it('leaves uids outside the block alone (the platform, the CLI, other platforms\u2019 host processes)', async () => {
+    const outsider = block.first - 1
+    assert.equal(await connectAs(outsider, '127.0.0.1', portOf(hostService)), 'connected')
+    assert.equal(await connectAs(outsider, admittedIp, portOf(admitted)), 'connected')
+    assert.equal(await connectAs(outsider, '::1', portOf(v6Service)), 'connected')
+  })
+
+  it('replaces a stale table of the same block at install (a daemon killed with its table in place)', async () => {
+    const alice = block.first + 1
+    await firewall.admit('instance-a', {uid: alice, addresses: [admittedIp]})
+    firewall = await LoopbackFirewall.install(block) // the next daemon of this data dir
+    assert.equal(tables().split('\n').filter((line) => line.includes(firewall.table)).length, 1)
+    assert.equal(await connectAs(alice, admittedIp, portOf(admitted)), 'ECONNREFUSED', 'the old admissions are gone with the old table')
+  })
+
+  it('removes its table at stop: the uids are no longer confined', async () => {
+    await firewall.remove()
+    assert.doesNotMatch(tables(), new RegExp(`\\b${firewall.table}\\b`))
+    assert.equal(await connectAs(block.first + 1, '127.0.0.1', portOf(hostService)), 'connected')
+  })
+})

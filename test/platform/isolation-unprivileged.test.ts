@@ -1,0 +1,88 @@
+// What the platform cannot enforce without root, shown: `ukc local start` with two users says so in
+// one line, and bob's instance reaches alice's backend and her private endpoint (it looks like the
+// host). As root, the platform is started as `nobody` for this; otherwise as the user running the tests.
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {fileURLToPath} from 'node:url'
+
+import {UkcClient, createInstance, firstOrThrow, type Instance} from '../../src/api/index.js'
+import {readPlatformInfo, type PlatformInfo} from '../../src/local/info.js'
+import {attempt, installProbe} from './isolation-fixture.js'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const NOBODY = 65_534
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+describe('an unprivileged platform with two users', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-unprivileged-'))
+  const dataDir = path.join(dir, 'p')
+  const asRoot = process.getuid?.() === 0
+  let started: Run
+  let info: PlatformInfo
+
+  /** `ukc …` from the sources, as the unprivileged user. */
+  function ukc(args: string[]): Promise<Run> {
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: dir,
+      XDG_CONFIG_HOME: path.join(dir, 'config'),
+      XDG_DATA_HOME: path.join(dir, 'data'),
+      UKC_LOCAL_DIR: dataDir,
+      UKC_NO_PROMPT: '1',
+      NO_COLOR: '1',
+    }
+    const identity = asRoot ? {uid: NOBODY, gid: NOBODY} : {}
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'commands', 'ukc-from-src.ts'), ...args], {cwd: ROOT, env, ...identity, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    return new Promise((resolve) => child.once('close', (code) => resolve({code, stdout, stderr})))
+  }
+
+  before(async () => {
+    fs.chmodSync(dir, 0o755)
+    if (asRoot) fs.chownSync(dir, NOBODY, NOBODY)
+    started = await ukc(['local', 'start', '--user', 'alice', '--user', 'bob', '--api-port', '0', '--gateway-port', '0'])
+    assert.equal(started.code, 0, started.stderr)
+    info = readPlatformInfo(dataDir) as PlatformInfo
+    assert.ok(info, 'the platform is running')
+    installProbe(dir, dataDir)
+  })
+
+  after(async () => {
+    if (info) {
+      const stopped = await ukc(['local', 'stop'])
+      if (stopped.code !== 0) process.kill(info.pid, 'SIGKILL') // the daemon this test started
+    }
+    fs.rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('says in one line, when it starts, what it cannot enforce', () => {
+    const warnings = started.stderr.split('\n').filter((line) => /warning/i.test(line))
+    assert.equal(warnings.length, 1, started.stderr)
+    assert.match(warnings[0] as string, /does not run as root, so every user's instances run as \S+: files, processes and private addresses are not isolated between users, and instances reach the host's loopback services; start it as root to isolate users$/)
+    assert.deepEqual(info.limits, [warnings[0]?.replace(/^.*?Warning: /, '')], 'platform.json says it too')
+  })
+
+  it("lets bob's instance reach alice's backend and her private endpoint (the limit)", async () => {
+    const ca = fs.readFileSync(info.ca, 'utf8')
+    const create = async (token: string, name: string, image: string): Promise<Instance> =>
+      firstOrThrow(await createInstance(new UkcClient({baseUrl: info.url, token, ca}), {name, image, autostart: true, wait_timeout_ms: 60_000}))
+    const [alice, bob] = info.users
+    const web = await create(alice!.token, 'web', 'hello')
+    const probe = await create(bob!.token, 'probe', 'probe')
+    const backend = `127.${Number(web.private_ip?.split('.')[1]) + 16}.${web.private_ip?.split('.').slice(2).join('.')}`
+    assert.deepEqual(await attempt(probe.private_ip as string, {op: 'http', host: backend, port: 8080}), {ok: true, data: 'Hello from web\n'})
+    assert.deepEqual(await attempt(probe.private_ip as string, {op: 'http', host: web.private_ip as string, port: 8080}), {ok: true, data: 'Hello from web\n'})
+  })
+})
