@@ -13,7 +13,7 @@ import path from 'node:path'
 import {LaunchError, type LaunchContext, type LaunchPlan} from '../launch.js'
 import {giveTo} from '../identity.js'
 import {volumeCovering, volumePathOf} from '../../volumes/index.js'
-import {withPasswdEntry} from './nss-wrapper.js'
+import {type PasswdEntry, withPasswdEntry} from './nss-wrapper.js'
 
 export const POSTGRES_PORT = 5432
 /** Where the official image keeps the database (its PGDATA default). */
@@ -45,13 +45,14 @@ function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`
 }
 
-function run(command: string, args: string[], context: LaunchContext, env: Record<string, string>, input?: string): Promise<void> {
+function run(command: string, args: string[], context: LaunchContext, passwd: PasswdEntry, input?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
+    const step = passwd.argv(command, args)
+    const child = spawn(step.command, step.args, {
       cwd: context.dataDir,
-      env,
-      uid: context.runAs?.uid,
-      gid: context.runAs?.gid,
+      env: {...context.env, ...passwd.env},
+      uid: step.asRoot ? undefined : context.runAs?.uid,
+      gid: step.asRoot ? undefined : context.runAs?.gid,
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     })
     const output = (chunk: Buffer): void => context.console(chunk.toString())
@@ -83,14 +84,13 @@ async function initialize(image: string, binaries: PostgresBinaries, pgdata: str
   context.console('ukc: initializing the database (first boot)\n')
   // initdb refuses a uid without a passwd entry: like the official image, it runs through nss_wrapper.
   await withPasswdEntry(context.runAs, context.dataDir, image, async (passwd) => {
-    const stepEnv = {...env, ...passwd}
     try {
       const extra = (env.POSTGRES_INITDB_ARGS ?? '').split(/\s+/).filter(Boolean)
       await run(
         binaries.initdb,
         ['-D', pgdata, `--username=${user}`, `--pwfile=${pwfile}`, `--auth-local=${method}`, `--auth-host=${method}`, '--encoding=UTF8', '--no-sync', ...extra],
         context,
-        stepEnv,
+        passwd,
       )
     } finally {
       fs.rmSync(pwfile, {force: true})
@@ -99,7 +99,7 @@ async function initialize(image: string, binaries: PostgresBinaries, pgdata: str
     // server through the platform's endpoints and the gateway.
     fs.appendFileSync(path.join(pgdata, 'pg_hba.conf'), `\nhost all all all ${method}\n`)
     if (database !== 'postgres') {
-      await run(binaries.postgres, ['--single', '-D', pgdata, 'postgres'], context, stepEnv, `CREATE DATABASE ${quoteIdentifier(database)};\n`)
+      await run(binaries.postgres, ['--single', '-D', pgdata, 'postgres'], context, passwd, `CREATE DATABASE ${quoteIdentifier(database)};\n`)
     }
   })
 }
