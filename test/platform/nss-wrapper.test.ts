@@ -51,11 +51,17 @@ describe('a passwd entry for an instance uid without an account', {skip: notRoot
   it('without libnss_wrapper: the step sees the entry in a mount namespace of its own, as the instance uid, and nothing else does', async () => {
     const runAs = strangerUid()
     const dir = instanceDir(runAs)
+    // What the instance's uid could leave in its own directory: links to root's files.
+    const rootOnly = path.join(scratch, 'root-only')
+    fs.writeFileSync(rootOnly, 'secret\n', {mode: 0o600})
+    for (const name of ['.nss-passwd', '.nss-group', 'passwd', 'group']) fs.symlinkSync(rootOnly, path.join(dir, name))
+    let files: string | undefined
     await withPasswdEntry(
       runAs,
       dir,
       'postgres:16',
       async (passwd) => {
+        files = passwd.argv('true', []).args.find((arg) => arg.endsWith('/passwd'))
         const seen = runStep(passwd, runAs, dir, 'getent', ['passwd', String(runAs.uid)])
         assert.equal(seen.status, 0, seen.stderr)
         assert.equal(seen.stdout, `postgres:x:${runAs.uid}:${runAs.gid}:PostgreSQL:${dir}:/bin/false\n`)
@@ -66,7 +72,10 @@ describe('a passwd entry for an instance uid without an account', {skip: notRoot
       },
       () => undefined,
     )
-    assert.deepEqual(fs.readdirSync(dir), [], 'the passwd and group files are gone')
+    assert.equal(fs.readFileSync(rootOnly, 'utf8'), 'secret\n', 'root wrote nothing through the links')
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['.nss-group', '.nss-passwd', 'group', 'passwd'], 'nothing of the platform is left in the instance dir')
+    assert.ok(files && !files.startsWith(dir), files)
+    assert.equal(fs.existsSync(path.dirname(files)), false, 'the passwd and group files are gone')
   })
 
   it('initdb of the npm server runs that way under the instance uid', {skip: !findNpmPostgres() && 'the npm PostgreSQL package is not installed'}, async () => {

@@ -6,6 +6,7 @@
 // shows the step the same passwd file as /etc/passwd in a mount namespace of its own (unshare, mount
 // and setpriv are util-linux, on every Debian), then drops to the instance uid: nothing else sees it.
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 
 import {findBinary} from '../host-binaries.js'
@@ -73,8 +74,12 @@ export async function withPasswdEntry<T>(
       `image ${image} initializes its database as ${runAs.user}, which has no /etc/passwd entry, and needs ${LIBRARY} for that; install it with: apt-get install libnss-wrapper`,
     )
   }
-  const passwd = path.join(dir, '.nss-passwd')
-  const group = path.join(dir, '.nss-group')
+  // In a directory of the platform's own, not the instance's: the instance's uid could swap a file
+  // in its own directory for a symlink, which root's writes and bind mounts would follow.
+  const files = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-passwd-'))
+  fs.chmodSync(files, 0o755)
+  const passwd = path.join(files, 'passwd')
+  const group = path.join(files, 'group')
   fs.writeFileSync(passwd, `postgres:x:${runAs.uid}:${runAs.gid}:PostgreSQL:${dir}:/bin/false\n`, {mode: 0o644})
   fs.writeFileSync(group, `postgres:x:${runAs.gid}:\n`, {mode: 0o644})
   try {
@@ -91,7 +96,6 @@ export async function withPasswdEntry<T>(
       }),
     })
   } finally {
-    fs.rmSync(passwd, {force: true})
-    fs.rmSync(group, {force: true})
+    fs.rmSync(files, {recursive: true, force: true})
   }
 }
