@@ -1,5 +1,5 @@
-// The image catalog: built-in images (project modules), images backed by servers installed on the
-// host (postgres:*, redis:*, nginx:*), and user images registered in `<dataDir>/images.json`
+// The image catalog: built-in images (project modules), images backed by real servers (postgres:*
+// from the host or npm, redis:* and nginx:* from the host), and user images registered in `<dataDir>/images.json`
 // (reread on every resolve):
 //   {"myapp:latest": {"command": ["/usr/bin/python3", "-m", "http.server", "${PORT}", "--bind", "${UKC_LISTEN_HOST}"],
 //                     "port": 8000, "env": {"KEY": "value"}}}
@@ -19,10 +19,13 @@ import {findBinary} from './host-binaries.js'
 import {LaunchError, type LaunchContext, type LaunchPlan} from './launch.js'
 import type {ProgramName} from './program-bundle.js'
 import {launchNginx, NGINX_PORT, nginxBinaries} from './servers/nginx.js'
-import {launchPostgres, POSTGRES_PORT, postgresBinaries} from './servers/postgres.js'
+import {launchPostgres, POSTGRES_PORT} from './servers/postgres.js'
+import {PostgresServers} from './servers/postgres-servers.js'
 import {launchRedis, REDIS_PORT, redisBinaries} from './servers/redis.js'
 
 export const USER_IMAGES_FILE = 'images.json'
+/** Where the platform installs servers it ships (the npm PostgreSQL), readable by instance users. */
+export const SERVERS_DIR = 'servers'
 
 export interface ResolvedImage {
   /** As requested, e.g. `hello` or `postgres:16`. */
@@ -97,7 +100,7 @@ function hostServer(name: string, port: number, binary: string, check: (ref: str
   return {name, aliases: [], tags: '*', port, kind: 'host', args: binary, file: () => findBinary(binary), check, launch}
 }
 
-function catalogOf(programs: BuiltinPrograms): Definition[] {
+function catalogOf(programs: BuiltinPrograms, postgres: PostgresServers): Definition[] {
   const volimport = builtin(programs, 'utils/volimport', [], 'utils-volimport', VOLIMPORT_PORT)
   return [
     builtin(programs, 'ukc/hello', ['hello'], 'hello', 8080),
@@ -109,7 +112,12 @@ function catalogOf(programs: BuiltinPrograms): Definition[] {
     // The import helper of `kraft cloud volume import` (`official/utils/volimport:*`), emulated for
     // `ukc volume import`; its launch keeps the auth out of argv (images/volimport/config.ts).
     {...volimport, tags: '*', launch: (ref, context) => volimport.launch(ref, sealVolimportAuth(context))},
-    hostServer('postgres', POSTGRES_PORT, 'postgres', postgresBinaries, launchPostgres),
+    {
+      ...hostServer('postgres', POSTGRES_PORT, 'postgres', (ref) => postgres.check(ref), (ref, context) =>
+        launchPostgres(ref, context, (pgdata) => postgres.binaries(ref, splitRef(ref).tag, pgdata, context.console)),
+      ),
+      file: () => postgres.file(),
+    },
     hostServer('redis', REDIS_PORT, 'redis-server', redisBinaries, launchRedis),
     hostServer('nginx', NGINX_PORT, 'nginx', nginxBinaries, launchNginx),
   ]
@@ -180,7 +188,7 @@ export class ImageCatalog {
     private readonly dataDir: string,
     programs: BuiltinPrograms,
   ) {
-    this.builtin = catalogOf(programs)
+    this.builtin = catalogOf(programs, new PostgresServers(path.join(dataDir, SERVERS_DIR)))
   }
 
   get userImagesFile(): string {
