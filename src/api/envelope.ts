@@ -61,6 +61,8 @@ export function errorForItem(item: ItemStatus & {uuid?: string; name?: string}):
       return new ConflictError(message, 'try again in a moment')
     case ErrorCode.AutoscaleConfigured:
       return new ConflictError(message, 'change it with `ukc scale add`/`ukc scale remove`, or start over with `ukc scale reset SERVICE`')
+    case ErrorCode.CertCNMismatch:
+      return new ValidationError(message, 'a certificate serves only the names it was issued for (its CN and subjectAltName): `openssl x509 -noout -subject -ext subjectAltName -in CHAIN.pem`')
     case ErrorCode.AutoscaleSizeOOR:
       return new ValidationError(message, '`ukc quotas` shows the autoscale sizes this account allows')
     case ErrorCode.AutoscaleDisabled:

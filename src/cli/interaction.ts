@@ -51,6 +51,11 @@ export class Spinner {
     this.draw()
   }
 
+  /** New text for a live spinner (a terminal); nothing elsewhere, so a log keeps the phases only. */
+  progress(text: string): void {
+    if (this.live && !this.quiet) this.start(text)
+  }
+
   stop(final?: string): void {
     if (this.timer) {
       clearInterval(this.timer)

@@ -126,7 +126,18 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
 
     const gatewayPort = options.gatewayPort ?? DEFAULTS.httpsPort
     const httpPort = options.httpPort ?? (options.gatewayPort === undefined ? DEFAULTS.httpPort : 0)
-    const gateway = new Gateway({host: DEFAULTS.host, domain: DEFAULTS.domain, ca, httpsPort: gatewayPort, httpPort, routes: store, tracker: runtime, log})
+    const gateway = new Gateway({
+      host: DEFAULTS.host,
+      domain: DEFAULTS.domain,
+      ca,
+      httpsPort: gatewayPort,
+      httpPort,
+      routes: store,
+      tracker: runtime,
+      log,
+      // Users' certificates (uploaded, or issued for their custom domains) are presented for their domains.
+      userCertificate: (fqdn) => store.certificateFor(fqdn),
+    })
     await gateway.start()
     closers.push(() => gateway.close())
     for (const service of store.listServices()) {
@@ -140,6 +151,7 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
       volumes,
       domain: DEFAULTS.domain,
       log,
+      issueCertificate: (fqdn) => ca.mint(fqdn),
       publish: async (ports) => {
         for (const port of ports) await gateway.ensurePort(port)
         if (info && ports.length > 0) {

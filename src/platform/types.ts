@@ -92,6 +92,38 @@ export interface ServiceRecord {
   services: ServicePort[]
   /** Public FQDNs without trailing dot, lower case, e.g. `my-svc.local.localhost`. */
   domains: string[]
+  /**
+   * Domain → uuid of the certificate the gateway presents for it (custom domains); domains without
+   * an entry get the platform CA's leaf. Absent in state files written before certificates existed.
+   */
+  certificates?: Record<string, string>
+}
+
+/**
+ * A user's TLS certificate: uploaded (POST /certificates), or issued by the platform CA for a
+ * custom domain given without one. What the API reports is read from the certificate at upload;
+ * the chain and the private key are kept apart (store: one 0600 file per certificate).
+ */
+export interface CertificateRecord {
+  uuid: string
+  name: string
+  user: string
+  created_at: string
+  /** The subject's CN, lower case, e.g. `www.example.com` or `*.example.com`. */
+  common_name: string
+  subject: string
+  issuer: string
+  /** Hex, upper case. */
+  serial_number: string
+  /** ISO 8601. */
+  not_before: string
+  not_after: string
+}
+
+/** A certificate chain (PEM, the leaf first) and its private key (PEM): what node's tls serves. */
+export interface CertificateMaterial {
+  cert: string
+  key: string
 }
 
 /** Where a connection for an instance goes once the instance is ready. */

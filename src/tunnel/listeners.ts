@@ -67,7 +67,7 @@ export class TunnelListeners {
 
   /** Stops accepting, then waits until the open connections have ended or `drainMs` has passed. */
   async drain(drainMs: number): Promise<void> {
-    await this.stopAccepting()
+    this.stopAccepting()
     if (this.sockets.size === 0) return
     await new Promise<void>((resolve) => {
       const done = (): void => {
@@ -82,13 +82,16 @@ export class TunnelListeners {
 
   /** Stops accepting and resets what is still open. */
   async close(): Promise<void> {
-    await this.stopAccepting()
+    this.stopAccepting()
     for (const socket of this.sockets) socket.destroy()
   }
 
-  private async stopAccepting(): Promise<void> {
-    const listening = this.servers.splice(0).filter((s) => s.listening)
-    await Promise.all(listening.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+  /**
+   * Stops listening at once. Not awaiting close()'s callback is deliberate: it only runs once every
+   * accepted connection has ended, so a drain would wait for a stalled connection instead of its time.
+   */
+  private stopAccepting(): void {
+    for (const server of this.servers.splice(0)) if (server.listening) server.close()
   }
 
   /** One server, or two for `localhost` (v4 picks the port when 0, then ::1 on the same port). */

@@ -2,16 +2,23 @@
 // multiplexed over one WebSocket:
 //
 //   byte 0      type (FrameType)
-//   bytes 1..4  stream id, uint32 big-endian (chosen by the client, never reused in a session)
+//   bytes 1..4  stream id, uint32 big-endian (chosen by the client; each OPEN's id is above every id
+//               opened before in the session, so an id is never reused, even after RST or EOF)
 //   bytes 5..   payload, by type:
-//     OPEN    uint32 BE initial window (bytes the opener may receive before it returns credit)
+//     OPEN    uint32 BE window: bytes the opener may receive before it returns credit
 //             + UTF-8 "host:port" target (checked against the relay's allow-list)
 //     DATA    the bytes, as read from the socket (≤ 64 KiB per read in Node; never split or merged)
 //     EOF     empty: the sender's side will send no more (TCP half-close, FIN)
 //     RST     uint16 BE reason (ResetCode) + UTF-8 message: abort the stream (TCP reset)
-//     WINDOW  uint32 BE increment: the sender has flushed that many bytes to its socket
+//     WINDOW  uint32 BE increment: more credit for the peer (bytes flushed, or a larger window)
 //
 // Data is never interpreted from its length: a zero-length DATA is data, not EOF.
+//
+// Credit toward the relay depends on the subprotocol the relay chose. ukc-tunnel.v2: the opener may
+// send OPEN_CREDIT bytes before the relay's WINDOW frames grant more (the relay sizes every stream's
+// window from a fixed memory budget). ukc-tunnel.v1 (relays and clients from before the caps): both
+// directions start at the OPEN window. An OPEN whose id is not above every earlier one closes the
+// session with 1002, as a malformed frame does.
 
 export const FrameType = {
   Open: 1,
@@ -38,6 +45,8 @@ export const ResetCode = {
   Shutdown: 6,
   /** The stream was idle for longer than the idle timeout. */
   IdleTimeout: 7,
+  /** A relay limit refused the stream: open streams per session, its buffer budget, a window too large. */
+  LimitReached: 8,
 } as const
 export type ResetCode = (typeof ResetCode)[keyof typeof ResetCode]
 
@@ -46,6 +55,10 @@ export const HEADER_BYTES = 5
 export const MAX_FRAME_BYTES = 256 * 1024
 /** Per-stream credit: bytes in flight (on the wire or in the receiver's socket buffer) per direction. */
 export const DEFAULT_WINDOW = 1024 * 1024
+/** v2: what an opener may send on a new stream before the relay grants more. */
+export const OPEN_CREDIT = 4 * 1024
+/** The largest window a relay grants (v2) or accepts in an OPEN (v1). */
+export const MAX_STREAM_WINDOW = DEFAULT_WINDOW
 /** WebSocket close codes used by the relay (4xxx are application-defined). */
 export const CloseCode = {
   Normal: 1000,
@@ -53,10 +66,29 @@ export const CloseCode = {
   ProtocolError: 1002,
   TooBig: 1009,
   HeartbeatTimeout: 4000,
+  /** A newer session of the same tunnel took this one's place (a relay serves one session at a time). */
+  Replaced: 4001,
 } as const
 
 /** The WebSocket subprotocol both sides require, so a stray client or a different relay fails fast. */
-export const SUBPROTOCOL = 'ukc-tunnel.v1'
+export const SUBPROTOCOL = 'ukc-tunnel.v2'
+/** The protocol before relay-granted credit; still spoken with older relays and clients. */
+export const SUBPROTOCOL_V1 = 'ukc-tunnel.v1'
+/** What a client offers, preferred first. */
+export const SUBPROTOCOLS = [SUBPROTOCOL, SUBPROTOCOL_V1]
+
+/** How many bytes each side may send on a new stream before the other returns credit. */
+export interface StreamWindows {
+  /** This side's initial credit. */
+  send: number
+  /** What the peer may have outstanding toward this side (received, not yet credited back). */
+  receive: number
+}
+
+/** The windows of a stream opened with `window`, on the opener's side, under `subprotocol`. */
+export function openerWindows(subprotocol: string, window: number): StreamWindows {
+  return {send: subprotocol === SUBPROTOCOL_V1 ? window : OPEN_CREDIT, receive: window}
+}
 
 export type Frame =
   | {type: typeof FrameType.Open; stream: number; window: number; target: string}
@@ -143,6 +175,7 @@ export function describeReset(code: number, message: string): string {
     [ResetCode.ProtocolError]: 'protocol error',
     [ResetCode.Shutdown]: 'tunnel shutting down',
     [ResetCode.IdleTimeout]: 'idle timeout',
+    [ResetCode.LimitReached]: 'relay limit reached',
   }
   const base = what[code] ?? `reset (code ${code})`
   return message ? `${base}: ${message}` : base

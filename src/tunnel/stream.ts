@@ -1,10 +1,10 @@
 // One TCP connection carried as a stream of a multiplexed session: copies socket reads into DATA
 // frames and DATA frames into socket writes, with per-stream credit so neither side buffers more than
-// one window, EOF for half-close and RST for aborts. The same class runs on the client (local app
-// socket) and on the relay (target socket).
+// its receive window, EOF for half-close and RST for aborts. The same class runs on the client (local
+// app socket) and on the relay (target socket, with a receive window reserved from its budget).
 import type net from 'node:net'
 
-import {ResetCode, describeReset, encodeData, encodeEof, encodeRst, encodeWindow} from './protocol.js'
+import {ResetCode, type StreamWindows, describeReset, encodeData, encodeEof, encodeRst, encodeWindow} from './protocol.js'
 
 /** What a stream needs from its session. */
 export interface StreamSession {
@@ -18,9 +18,18 @@ export interface StreamSession {
   release(stream: TunnelStream, reason?: string): void
 }
 
+/** Where a receive window is reserved (the relay's buffer budget): it may grow, and is given back at the end. */
+export interface ReceiveReservation {
+  /** Bytes the window of `window` bytes may grow by now (0 when the budget has no room). */
+  grow(window: number): number
+  release(): void
+}
+
 export class TunnelStream {
   private sendCredit: number
-  /** Bytes received but not yet flushed to the socket: never more than one window. */
+  /** What the peer may have outstanding toward us: unflushed + toCredit never exceed it. */
+  private receiveWindow: number
+  /** Bytes received but not yet flushed to the socket. */
   private unflushed = 0
   /** Bytes flushed to the socket since credit was last returned. */
   private toCredit = 0
@@ -37,9 +46,11 @@ export class TunnelStream {
     readonly id: number,
     readonly socket: net.Socket,
     private readonly session: StreamSession,
-    readonly window: number,
+    windows: StreamWindows,
+    private readonly reservation?: ReceiveReservation,
   ) {
-    this.sendCredit = window
+    this.sendCredit = windows.send
+    this.receiveWindow = windows.receive
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onSocketData(chunk))
     socket.on('end', () => this.onSocketEnd())
@@ -53,8 +64,10 @@ export class TunnelStream {
 
   private onSocketData(chunk: Buffer): void {
     // A socket read may be larger than the credit left: send what the peer granted and put the rest
-    // back in the socket's buffer, where it waits (in order, before any 'end') for more credit.
-    const allowed = Math.max(0, Math.min(chunk.length, this.sendCredit))
+    // back in the socket's buffer, where it waits (in order, before any 'end') for more credit. Above
+    // the WebSocket's high-water mark nothing is sent: otherwise every stream readable at that moment
+    // would still add one read to the WebSocket's buffer.
+    const allowed = this.session.congested() ? 0 : Math.max(0, Math.min(chunk.length, this.sendCredit))
     if (allowed > 0) {
       this.sendCredit -= allowed
       this.session.send(encodeData(this.id, allowed === chunk.length ? chunk : chunk.subarray(0, allowed)), (error) => {
@@ -103,7 +116,7 @@ export class TunnelStream {
 
   onData(data: Buffer): void {
     if (this.released || this.eofReceived) return
-    if (this.unflushed + data.length > this.window) {
+    if (this.unflushed + this.toCredit + data.length > this.receiveWindow) {
       this.abort(ResetCode.ProtocolError, 'peer exceeded the stream window')
       return
     }
@@ -114,8 +127,12 @@ export class TunnelStream {
       if (error || this.released) return
       this.toCredit += length
       // Batch credit so a bulk transfer costs one WINDOW frame per quarter window, not per chunk.
-      if (this.toCredit >= this.window / 4 || this.unflushed === 0) {
-        this.session.send(encodeWindow(this.id, this.toCredit))
+      const bulk = this.toCredit >= this.receiveWindow / 4
+      if (bulk || this.unflushed === 0) {
+        // A stream that moves a quarter of its window at a time may use a larger one, if the budget allows.
+        const more = bulk ? (this.reservation?.grow(this.receiveWindow) ?? 0) : 0
+        this.receiveWindow += more
+        this.session.send(encodeWindow(this.id, this.toCredit + more))
         this.toCredit = 0
       }
     })
@@ -161,6 +178,20 @@ export class TunnelStream {
     return this.unflushed === 0
   }
 
+  /** Bytes received for the socket that it has not taken yet. */
+  get buffered(): number {
+    return this.unflushed
+  }
+
+  /** Bytes the peer has sent that we have not credited back yet (at most the receive window). */
+  get outstanding(): number {
+    return this.unflushed + this.toCredit
+  }
+
+  get window(): number {
+    return this.receiveWindow
+  }
+
   private resetSocket(): void {
     const socket = this.socket
     if (socket.destroyed) {
@@ -176,6 +207,7 @@ export class TunnelStream {
   private finish(reason?: string): void {
     if (this.released) return
     this.released = true
+    this.reservation?.release()
     this.session.release(this, reason)
   }
 }

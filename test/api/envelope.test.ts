@@ -60,6 +60,12 @@ describe('errorForItem', () => {
     assert.equal(exists.exitCode, 5)
     assert.equal(exists.message, 'web: name already in use')
   })
+  it('maps code 30 (the certificate is not for that name) to a usage error (exit 2) with a hint', () => {
+    const mismatch = errorForItem({status: 'error', error: 30, message: "Certificate 'shop' (CN shop.example.com) is not valid for domain 'www.example.com'"})
+    assert.ok(mismatch instanceof ValidationError)
+    assert.equal(mismatch.exitCode, 2)
+    assert.match(String(mismatch.hint), /subjectAltName/)
+  })
   it('keeps unknown codes visible', () => {
     assert.match(errorForItem({status: 'error', error: 19, message: 'Quota exhausted'}).message, /Quota exhausted \(code=19\)/)
   })

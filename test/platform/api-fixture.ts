@@ -9,6 +9,7 @@ import path from 'node:path'
 import type {Image, InstanceState} from '../../src/api/types.js'
 import {ApiServer, type InstanceRuntime} from '../../src/platform/api/index.js'
 import {Store} from '../../src/platform/store/index.js'
+import {CertificateAuthority} from '../../src/platform/tls/index.js'
 import type {UserRecord} from '../../src/platform/types.js'
 import {VolumeStorage} from '../../src/platform/volumes/index.js'
 
@@ -78,6 +79,7 @@ export class ApiFixture {
   readonly logs: string[] = []
   users: UserRecord[] = []
   private port = 0
+  private authority?: Promise<CertificateAuthority>
 
   constructor() {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-api-'))
@@ -94,6 +96,7 @@ export class ApiFixture {
         publish: async (ports) => {
           this.published.push(...ports)
         },
+        issueCertificate: async (fqdn) => (await this.ca()).mint(fqdn),
       },
       {host: '127.0.0.1', port: 0},
     )
@@ -103,6 +106,12 @@ export class ApiFixture {
   async start(users = ['alice', 'bob']): Promise<void> {
     this.users = await this.store.ensureUsers(users)
     this.port = await this.server.start()
+  }
+
+  /** The platform CA (in the temp dir), made on first use: it issues the certificates of custom domains. */
+  ca(): Promise<CertificateAuthority> {
+    this.authority ??= CertificateAuthority.loadOrCreate(this.dir)
+    return this.authority
   }
 
   /** The API's port on 127.0.0.1. */

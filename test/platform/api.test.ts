@@ -136,7 +136,10 @@ describe('platform API v1', () => {
       assert.match(String((group.domains as Array<{fqdn: string}>)[0].fqdn), /^api-[a-z0-9]{8}\.local\.localhost$/)
       assert.equal(group.persistent, true)
       const custom = await api.request('POST', '/services', {as: 'alice', body: {services: [{port: 443, destination_port: 8080}], domains: [{name: 'WWW.Example.test.'}]}})
-      assert.deepEqual(custom.body.data?.service_groups[0].domains, [{fqdn: 'www.example.test'}])
+      const [domain] = custom.body.data?.service_groups[0].domains as Array<{fqdn: string; certificate?: {name: string; state: string}}>
+      assert.equal(domain.fqdn, 'www.example.test')
+      // A custom domain given without a certificate gets one of its own (api-certificates.test.ts).
+      assert.match(String(domain.certificate?.name), /^www\.example\.test-[a-z0-9]{5}$/)
       assert.deepEqual(api.published, [])
       await api.request('POST', '/services', {as: 'alice', body: {services: [{port: 6379, destination_port: 6379, handlers: ['tls']}]}})
       assert.deepEqual(api.published, [6379])

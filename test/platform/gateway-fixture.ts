@@ -6,7 +6,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import tls from 'node:tls'
-import {Gateway, type GatewayLimits} from '../../src/platform/gateway/index.js'
+import {Gateway, type GatewayLimits, type UserCertificateLookup} from '../../src/platform/gateway/index.js'
 import {CertificateAuthority} from '../../src/platform/tls/index.js'
 import type {BackendAddress, ConnectionTracker, GatewayRoute} from '../../src/platform/types.js'
 
@@ -143,11 +143,12 @@ export class GatewayFixture {
   backend!: RawBackend
   private dir = ''
 
-  async start(limits: Partial<GatewayLimits> = {}): Promise<this> {
+  async start(limits: Partial<GatewayLimits> = {}, userCertificate?: UserCertificateLookup): Promise<this> {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-gw-'))
     this.ca = await CertificateAuthority.loadOrCreate(this.dir)
     const {platform} = this
-    this.gateway = new Gateway({host: '127.0.0.1', domain: DOMAIN, ca: this.ca, httpsPort: 0, httpPort: 0, routes: platform, tracker: platform, log: (line) => this.logs.push(line), limits})
+    const log = (line: string) => this.logs.push(line)
+    this.gateway = new Gateway({host: '127.0.0.1', domain: DOMAIN, ca: this.ca, httpsPort: 0, httpPort: 0, routes: platform, tracker: platform, log, limits, userCertificate})
     await this.gateway.start()
     this.backend = new RawBackend((r) => this.answer(r))
     platform.backend = await this.backend.start()

@@ -11,6 +11,7 @@ import {setTimeout as delay} from 'node:timers/promises'
 import {claimUidBlock, releaseUidBlock, type UidBlock} from '../../src/platform/isolation/index.js'
 import {findBinary} from '../../src/platform/runtime/host-binaries.js'
 import {Runtime, type RuntimeOptions, type RuntimeTimings} from '../../src/platform/runtime/index.js'
+import {PostgresServers} from '../../src/platform/runtime/servers/postgres-servers.js'
 import type {InstanceRecord, UserRecord} from '../../src/platform/types.js'
 
 export class RuntimeFixture {
@@ -136,7 +137,18 @@ export async function until(what: string, condition: () => boolean, timeoutMs = 
   }
 }
 
-/** A test's skip reason when host binary `name` is missing (`{skip: missingBinary('nginx')}`), else false. */
+/**
+ * A test's skip reason when host binary `name` is missing (`{skip: missingBinary('nginx')}`), else
+ * false. `postgres` may also come from npm: missing only when neither source has it.
+ */
 export function missingBinary(name: string): string | false {
+  if (name === 'postgres') {
+    try {
+      new PostgresServers(path.join(os.tmpdir(), 'ukc-unused')).check('postgres')
+      return false
+    } catch (error) {
+      return (error as Error).message
+    }
+  }
   return findBinary(name) ? false : `the "${name}" binary is not installed`
 }

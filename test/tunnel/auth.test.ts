@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {HandshakeLimiter, hashToken, tokenMatches} from '../../src/tunnel/relay/auth.js'
+import {hashToken, tokenMatches} from '../../src/tunnel/relay/auth.js'
 import {parseRelayConfig, relayArgs} from '../../src/tunnel/relay/config.js'
 import {TargetNotAllowed, TargetPolicy} from '../../src/tunnel/relay/targets.js'
 
@@ -25,12 +25,17 @@ describe('tunnel relay auth and config', () => {
     assert.throws(() => parseRelayConfig(['--allow=a:1'], {}), /token-sha256/)
   })
 
-  it('rate-limits failures in a sliding window', () => {
-    const limiter = new HandshakeLimiter(3, 1000)
-    for (let i = 0; i < 3; i++) limiter.fail(1000 + i)
-    assert.equal(limiter.blocked(1010), true)
-    assert.equal(limiter.retryAfter(1010), 1)
-    assert.equal(limiter.blocked(2001), false)
+  it('limits default to 1,024 streams, an 8 MiB buffer and loopback as the trusted proxy; bad values are one-line errors', () => {
+    const args = relayArgs({tokenHash: hashToken('t'), allow: ['127.16.0.2:5432'], heartbeatTimeoutMs: 30_000})
+    const config = parseRelayConfig(args, {})
+    assert.equal(config.maxStreams, 1024)
+    assert.equal(config.bufferBytes, 8 * 1024 * 1024)
+    assert.deepEqual(config.trustedProxies, ['127.0.0.0/8', '::1/128'])
+    const tuned = parseRelayConfig([...args, '--max-streams=16', '--buffer-bytes=65536', '--trust-proxy=10.0.0.0/8,fd00::/8'], {})
+    assert.deepEqual([tuned.maxStreams, tuned.bufferBytes, tuned.trustedProxies], [16, 65536, ['10.0.0.0/8', 'fd00::/8']])
+    assert.throws(() => parseRelayConfig([...args, '--max-streams=0'], {}), /--max-streams must be a whole number/)
+    assert.throws(() => parseRelayConfig([...args, '--trust-proxy=gateway'], {}), /--trust-proxy gateway is not an address/)
+    assert.throws(() => parseRelayConfig([...args, '--trust-proxy=10.0.0.0/33'], {}), /--trust-proxy/)
   })
 
   it('allows only listed targets, case-insensitively', () => {

@@ -1,7 +1,9 @@
 // `ukc tunnel` legacy mode end to end: the real binary with --tunnel-image official/utils/tunnel:1.0
 // against the embedded platform, whose catalog runs the emulated official relay behind the gateway's
 // TLS ports (4444.../4443 or their mapped ports).
+import {spawnSync} from 'node:child_process'
 import crypto from 'node:crypto'
+import fs from 'node:fs'
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
@@ -32,6 +34,20 @@ async function roundTrip(port: number, payload: Buffer): Promise<Buffer> {
   return data
 }
 
+/** Every process's command line, as any local user can read them (pid → argv). */
+function commandLines(): Map<number, string[]> {
+  const lines = new Map<number, string[]>()
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      lines.set(Number(entry), fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0'))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return lines
+}
+
 describe('ukc tunnel legacy mode against the embedded platform', {timeout: 120_000}, () => {
   before(async () => {
     await buildIfStale()
@@ -53,6 +69,24 @@ describe('ukc tunnel legacy mode against the embedded platform', {timeout: 120_0
     const relay = all.find((i) => i.uuid === ready.relay.uuid)
     assert.deepEqual(relay?.args?.slice(0, 3).map((a) => a.replace(/:[0-9A-Za-z]{32}$/, ':<cookie>')), ['4443:5', '5:<cookie>', '600'])
     assert.equal(relay?.args?.[3], `[TCP2TCP:${echo?.private_ip}:9000:4444:27]`)
+
+    // The API shows the args as sent (cookie included, to their owner), but the relay process's own
+    // command line, which every local user can read, does not carry the cookie.
+    const cookie = relay?.args?.[1]?.split(':')[1] ?? ''
+    assert.match(cookie, /^[0-9A-Za-z]{32}$/)
+    const lines = commandLines()
+    const [pid, argv] = [...lines].find(([, line]) => line.includes(relay?.args?.[3] ?? '-')) ?? []
+    assert.ok(pid && argv, 'the relay process is running with its forward list in its args')
+    assert.ok(argv.includes('5:$UKC_TUNNEL_COOKIE'), argv.join(' '))
+    assert.equal([...lines.values()].filter((line) => line.join(' ').includes(cookie)).length, 0, 'no command line holds the cookie')
+    if (process.getuid?.() === 0) {
+      // It is in the relay's environment, which another uid cannot read (the platform runs instances
+      // unprivileged when it is root).
+      assert.ok(fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`UKC_TUNNEL_COOKIE=${cookie}`))
+      const stranger = spawnSync(process.execPath, ['-e', `require('fs').readFileSync('/proc/${pid}/environ')`], {uid: 4242, gid: 4242, encoding: 'utf8'})
+      assert.notEqual(stranger.status, 0)
+      assert.match(stranger.stderr, /EACCES/)
+    }
 
     const port = Number(ready.mappings[0]?.local.split(':').pop())
     const payloads = Array.from({length: 4}, (_, i) => crypto.randomBytes(256 * 1024 + i))

@@ -41,7 +41,7 @@ describe('tunnel flow control', () => {
       waitForDrain: () => undefined,
       release: () => undefined,
     }
-    const stream = new TunnelStream(1, near, session, window)
+    const stream = new TunnelStream(1, near, session, {send: window, receive: window})
     const payload = crypto.randomBytes(1_000_000)
     far.write(payload)
     const total = (): number => sent.reduce((n, b) => n + b.length, 0)

@@ -116,10 +116,10 @@ export class Fixtures {
     return this.server((socket) => socket.pipe(socket))
   }
 
-  async relay(allow: string[], options: {heartbeatTimeoutMs?: number} = {}): Promise<{port: number; token: string; relay: RelayServer; logs: string[]}> {
+  async relay(allow: string[], options: {heartbeatTimeoutMs?: number; extraArgs?: string[]} = {}): Promise<{port: number; token: string; relay: RelayServer; logs: string[]}> {
     const token = crypto.randomBytes(32).toString('base64url')
     const args = relayArgs({tokenHash: hashToken(token), allow, heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 60_000})
-    const config = parseRelayConfig(args, {PORT: '0', UKC_LISTEN_HOST: '127.0.0.1'})
+    const config = parseRelayConfig([...args, ...(options.extraArgs ?? [])], {PORT: '0', UKC_LISTEN_HOST: '127.0.0.1'})
     const logs: string[] = []
     const relay = new RelayServer(config, (line) => logs.push(line))
     const {port} = await relay.listen()
@@ -130,10 +130,10 @@ export class Fixtures {
   /** The relay as the platform runs it: a child process of src/tunnel/relay/main.ts. */
   async relayProcess(
     allow: string[],
-    options: {heartbeatTimeoutMs?: number; port?: number; token?: string} = {},
+    options: {heartbeatTimeoutMs?: number; port?: number; token?: string; extraArgs?: string[]} = {},
   ): Promise<{port: number; token: string; child: ChildProcess; output: () => string; exited: Promise<number | null>}> {
     const token = options.token ?? crypto.randomBytes(32).toString('base64url')
-    const args = relayArgs({tokenHash: hashToken(token), allow, heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 60_000})
+    const args = [...relayArgs({tokenHash: hashToken(token), allow, heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 60_000}), ...(options.extraArgs ?? [])]
     const env: NodeJS.ProcessEnv = {...process.env, PORT: String(options.port ?? 0), UKC_LISTEN_HOST: '127.0.0.1'}
     delete env.NODE_TEST_CONTEXT // the relay is a program, not a test file
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/tunnel/relay/main.ts'), ...args], {

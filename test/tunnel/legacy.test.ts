@@ -10,7 +10,7 @@ import {after, before, describe, it} from 'node:test'
 
 import {UsageError} from '../../src/api/index.js'
 import {CertificateAuthority} from '../../src/platform/tls/index.js'
-import {HEARTBEAT, isLegacyImage, legacyArgs, newCookie, parseLegacyArgs} from '../../src/tunnel/legacy/protocol.js'
+import {COOKIE_ENV, HEARTBEAT, isLegacyImage, legacyArgs, moveCookieToEnv, newCookie, parseLegacyArgs} from '../../src/tunnel/legacy/protocol.js'
 import {legacyCreateRequest, legacyForwards, legacyPorts} from '../../src/tunnel/legacy/request.js'
 import {LegacyLink, TunnelListeners} from '../../src/tunnel/index.js'
 import {collect, connect, waitFor} from './harness.js'
@@ -27,6 +27,18 @@ describe('legacy relay args and request', () => {
     assert.equal(parsed.evsTimeoutS, 600)
     assert.deepEqual(parsed.forwards[1], {host: 'db.internal', destPort: 5432, exposedPort: 4445, budget: 27})
     assert.throws(() => parseLegacyArgs(['4443:5', `5:${cookie}`, '600', '[TCP2UDP:1.2.3.4:53:4444:27]']), /only TCP/)
+  })
+
+  it('moves the cookie out of the args into the environment, where the emulated relay reads it', () => {
+    const cookie = newCookie()
+    const args = legacyArgs({controlPort: 4443, cookie, forwards: [{host: '127.16.0.3', destPort: 8080, exposedPort: 4444}]})
+    const moved = moveCookieToEnv(args)
+    assert.deepEqual(moved.args, ['4443:5', '5:$UKC_TUNNEL_COOKIE', '600', '[TCP2TCP:127.16.0.3:8080:4444:27]'])
+    assert.ok(!moved.args.join(' ').includes(cookie))
+    assert.deepEqual(moved.env, {[COOKIE_ENV]: cookie})
+    assert.equal(parseLegacyArgs(moved.args, moved.env).cookie, cookie)
+    assert.deepEqual(moveCookieToEnv(moved.args), {args: moved.args, env: {}}, 'moving twice changes nothing')
+    assert.throws(() => parseLegacyArgs(moved.args, {}), /UKC_TUNNEL_COOKIE holds no cookie/)
   })
 
   it('creates the relay as kraft does: a tls service per exposed port and the control port, 64 MB, 3 s wait, delete-on-stop', () => {

@@ -1,23 +1,27 @@
-// The relay as the platform runs it (a child process): authentication before the upgrade, handshake
-// rate limiting and timeouts, heartbeat-driven exit, and the client's recovery when the relay dies.
+// The relay as the platform runs it (a child process): authentication before the upgrade, failed
+// handshakes limited per source, timeouts, the stream cap under a flood of OPENs, heartbeat-driven
+// exit, and the client's recovery when the relay dies.
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import {after, afterEach, describe, it} from 'node:test'
 
 import WebSocket from 'ws'
 
-import {SUBPROTOCOL} from '../../src/tunnel/index.js'
+import {ResetCode, SUBPROTOCOL} from '../../src/tunnel/index.js'
 import {Fixtures, collect, connect, countPongs, waitFor, within} from './harness.js'
+import {RawSession} from './raw-session.js'
 
 const fx = new Fixtures()
 afterEach(() => fx.closeAll())
 after(() => fx.closeAll())
 
-/** The HTTP status of an upgrade attempt with the given Authorization header. */
-function upgradeStatus(port: number, authorization?: string): Promise<number> {
+/** The HTTP status of an upgrade attempt with the given Authorization header, from `from` (a loopback address). */
+function upgradeStatus(port: number, authorization?: string, options: {from?: string; headers?: Record<string, string>} = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, SUBPROTOCOL, {headers: authorization ? {Authorization: authorization} : {}})
+    const headers = {...options.headers, ...(authorization ? {Authorization: authorization} : {})}
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, SUBPROTOCOL, {headers, ...(options.from ? {localAddress: options.from} : {})})
     ws.on('unexpected-response', (req, res) => {
       req.destroy()
       resolve(res.statusCode ?? 0)
@@ -42,11 +46,78 @@ describe('tunnel relay (child process)', () => {
     assert.ok(!relay.output().includes(relay.token), 'the relay must never log the token')
   })
 
-  it('rate-limits failed handshakes with 429, even for the right token', async () => {
+  it('limits failed handshakes per source: ten bad tokens from one source get it 429, not the client', async () => {
     const relay = await fx.relayProcess(['127.0.0.1:9'])
-    for (let i = 0; i < 10; i++) assert.equal(await upgradeStatus(relay.port, 'Bearer guess'), 401)
-    assert.equal(await upgradeStatus(relay.port, 'Bearer guess'), 429)
-    assert.equal(await upgradeStatus(relay.port, `Bearer ${relay.token}`), 429)
+    for (let i = 0; i < 10; i++) assert.equal(await upgradeStatus(relay.port, 'Bearer guess', {from: '127.0.0.2'}), 401)
+    assert.equal(await upgradeStatus(relay.port, 'Bearer guess', {from: '127.0.0.2'}), 429)
+    // Another source still has its whole budget, and the client's right token upgrades.
+    assert.equal(await upgradeStatus(relay.port, 'Bearer guess', {from: '127.0.0.1'}), 401)
+    assert.equal(await upgradeStatus(relay.port, `Bearer ${relay.token}`, {from: '127.0.0.1'}), 101)
+    // Even from the blocked address: the token is what counts, not who shares the address.
+    assert.equal(await upgradeStatus(relay.port, `Bearer ${relay.token}`, {from: '127.0.0.2'}), 101)
+    // One line per failure until the source is blocked, then nothing more for it.
+    assert.equal(relay.output().split('\n').filter((l) => l.includes('refused tunnel handshake from 127.0.0.2')).length, 10)
+    assert.ok(!relay.output().includes(relay.token))
+  })
+
+  it('behind a trusted proxy (loopback) the source is the address the proxy appended to X-Forwarded-For', async () => {
+    const relay = await fx.relayProcess(['127.0.0.1:9'])
+    const via = (client: string): {headers: Record<string, string>} => ({headers: {'X-Forwarded-For': `6.6.6.6, ${client}`}})
+    for (let i = 0; i < 10; i++) assert.equal(await upgradeStatus(relay.port, 'Bearer guess', via('203.0.113.5')), 401)
+    assert.equal(await upgradeStatus(relay.port, 'Bearer guess', via('203.0.113.5')), 429)
+    assert.equal(await upgradeStatus(relay.port, 'Bearer guess', via('198.51.100.7')), 401, 'a different client behind the same proxy')
+    assert.match(relay.output(), /refused tunnel handshake from 203\.0\.113\.5/)
+  })
+
+  it('a trickle of bad tokens from the client\'s own address neither keeps it out nor makes the relay exit', async () => {
+    const echo = await fx.echo()
+    const relay = await fx.relayProcess([`127.0.0.1:${echo.port}`], {heartbeatTimeoutMs: 3_000})
+    const {client, ports, logs} = await fx.client(relay, [{target: `127.0.0.1:${echo.port}`}], {heartbeatMs: 150, maxBackoffMs: 200})
+    let trickling = true
+    const trickle = (async () => {
+      while (trickling) await upgradeStatus(relay.port, 'Bearer guess').catch(() => 0)
+    })()
+    try {
+      await waitFor(() => /gets 429/.test(relay.output()), 30_000, () => `the trickle's source to be blocked:\n${relay.output()}`)
+      // The client's WebSocket drops (a flaky network): it must get back in from the blocked address.
+      client.relay.session?.ws.terminate()
+      await waitFor(() => logs.includes('tunnel connection restored'), 30_000, () => logs.join('\n'))
+      // ...and the relay keeps answering past its 3 s heartbeat timeout: 30 pongs, at least 150 ms apart.
+      const pongs = countPongs(client)
+      await waitFor(() => pongs() >= 30, 60_000, () => `30 pongs (got ${pongs()}); relay said:\n${relay.output()}`)
+      assert.equal(relay.child.exitCode, null)
+      const socket = await connect(ports[0] as number)
+      const got = collect(socket)
+      socket.end('still here')
+      assert.equal((await got).data.toString(), 'still here')
+    } finally {
+      trickling = false
+      await trickle
+    }
+  })
+
+  it('refuses OPENs past the stream cap with RST 8 and one log line, and its memory stays bounded (3,000 OPENs)', async () => {
+    const target = await fx.server(() => undefined)
+    const relay = await fx.relayProcess([`127.0.0.1:${target.port}`], {extraArgs: ['--max-streams=64']})
+    const session = await RawSession.open(relay.port, relay.token)
+    fx.add(() => session.close())
+    const rssBefore = residentBytes(relay.child.pid as number)
+    for (let id = 1; id <= 3000; id++) session.openStream(id, 65_536, `127.0.0.1:${target.port}`)
+    await waitFor(() => session.resets.size === 3000 - 64, 60_000, () => `${3000 - 64} refusals (got ${session.resets.size})`)
+    await waitFor(() => target.sockets.size === 64, 30_000, () => `64 target connections (got ${target.sockets.size})`)
+    assert.deepEqual(new Set([...session.resets.values()].map((r) => r.code)), new Set([ResetCode.LimitReached]))
+    assert.match(session.resets.get(65)?.message ?? '', /64 connections are open on this tunnel/)
+    assert.ok([...session.resets.keys()].every((id) => id > 64), 'the first 64 were admitted')
+    assert.equal(relay.output().split('\n').filter((l) => l.includes('connections are open on this tunnel')).length, 1)
+    // Unbounded, every OPEN held a socket: 3,000 of them grew the relay by ~34 MB.
+    const growth = residentBytes(relay.child.pid as number) - rssBefore
+    assert.ok(growth < 16 * 1024 * 1024, `the relay grew by ${(growth / 1048576).toFixed(1)} MiB`)
+    // A closed stream makes room again.
+    session.reset(1)
+    await waitFor(() => target.sockets.size === 63, 30_000, () => 'the reset stream to close its target connection')
+    session.openStream(3001, 65_536, `127.0.0.1:${target.port}`)
+    await waitFor(() => target.sockets.size === 64, 30_000, () => 'the new stream to be admitted')
+    assert.equal(session.resets.has(3001), false)
   })
 
   it('drops a connection that never completes its handshake', async () => {
@@ -141,5 +212,11 @@ describe('tunnel relay (child process)', () => {
     }
   })
 })
+
+/** A process's resident set (VmRSS) in bytes. */
+function residentBytes(pid: number): number {
+  const kib = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+  return Number(kib) * 1024
+}
 
 export type {net}

@@ -2,7 +2,7 @@
 // InstanceRuntime structurally; tests pass a fake.
 import type {Image, InstanceState} from '../../api/types.js'
 import type {Store} from '../store/index.js'
-import type {Logger} from '../types.js'
+import type {CertificateMaterial, Logger} from '../types.js'
 
 export interface ResolvedImage {
   ports: number[]
@@ -41,4 +41,6 @@ export interface ApiContext {
   log: Logger
   /** Makes the gateway serve these published ports (other than 443/80); called before answering. */
   publish(ports: number[]): Promise<void>
+  /** A new certificate from the platform CA for a custom domain given without one (never cached). */
+  issueCertificate(fqdn: string): Promise<CertificateMaterial>
 }

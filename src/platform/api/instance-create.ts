@@ -4,14 +4,14 @@
 import crypto from 'node:crypto'
 
 import {ErrorCode} from '../../api/types.js'
-import type {InstanceRecord, ScaleToZero, ServiceRecord, UserRecord, VolumeRecord} from '../types.js'
+import type {CertificateMaterial, InstanceRecord, ScaleToZero, ServiceRecord, UserRecord, VolumeRecord} from '../types.js'
 import type {ApiContext, ResolvedImage} from './context.js'
 import {ItemFailure, alreadyExists, invalid} from './failures.js'
 import {type Json, bool, intInRange, isObject, oneOf, onlyKnown, stringList, stringMap} from './fields.js'
 import {generatedInstanceName, randomSuffix, validName} from './names.js'
 import {HARD, LIMITS} from './quotas.js'
 import {type RefEntry} from './refs.js'
-import {type ServiceDraft, findService, newServiceRecord, readServiceDraft} from './services.js'
+import {type NewService, type ServiceDraft, findService, newServiceRecord, readServiceDraft, storeService} from './services.js'
 import {type VolumeRequest, readInstanceVolumes} from './volume-requests.js'
 import type {VolumeOperations} from './volumes.js'
 
@@ -142,15 +142,16 @@ function uniqueName(ctx: ApiContext, user: UserRecord, make: () => string, taken
 }
 
 /**
- * New records (base instance first, then replicas), the implicit service and new volumes if any, all
- * in memory; synchronous from the name checks to the store so concurrent creates cannot claim the
- * same name or volume.
+ * New records (base instance first, then replicas), the implicit service (with the certificates made
+ * for its domains: `issued`, from prepareService) and new volumes if any, all in memory; synchronous
+ * from the name checks to the store so concurrent creates cannot claim the same name or volume.
  */
 export function stageInstances(
   ctx: ApiContext,
   volumeOps: VolumeOperations,
   user: UserRecord,
   request: CreateRequest,
+  issued = new Map<string, CertificateMaterial>(),
 ): {records: InstanceRecord[]; service?: ServiceRecord; created: boolean; volumes: VolumeRecord[]} {
   const image = resolveImage(ctx, request.image)
   const count = request.replicas + 1
@@ -167,11 +168,11 @@ export function stageInstances(
   }
 
   let service: ServiceRecord | undefined
-  let created = false
+  let created: NewService | undefined
   if (request.group && 'attach' in request.group) service = findService(ctx, user, request.group.attach)
   else if (request.group) {
-    service = newServiceRecord(ctx, user, request.group.draft)
-    created = true
+    created = newServiceRecord(ctx, user, request.group.draft, issued)
+    service = created.record
   }
 
   const volumes = volumeOps.planForInstances(user, names.map((name) => ({name})), request.volumes)
@@ -203,8 +204,8 @@ export function stageInstances(
     restart_count: 0,
     restart_attempt: 0,
   }))
-  if (service && created) ctx.store.setService(service)
+  if (created) storeService(ctx, created)
   for (const volume of volumes.created) ctx.store.setVolume(volume)
   for (const record of records) ctx.store.setInstance(record)
-  return {records, service, created, volumes: volumes.created}
+  return {records, service, created: created !== undefined, volumes: volumes.created}
 }

@@ -9,7 +9,7 @@ import {bool, intInRange, oneOf} from './fields.js'
 import {MAX_WAIT_MS, readCreateRequest, stageInstances} from './instance-create.js'
 import {presentInstance} from './present.js'
 import {type RefEntry, lookup, refEntries} from './refs.js'
-import {extraPorts, releaseIfOrphan} from './services.js'
+import {extraPorts, prepareService, releaseIfOrphan} from './services.js'
 import type {VolumeOperations} from './volumes.js'
 
 const KEY = 'instances'
@@ -28,9 +28,10 @@ export class InstanceOperations {
 
   async create(user: UserRecord, body: unknown): Promise<EnvelopeBody> {
     const request = readCreateRequest(this.ctx, body)
+    const issued = request.group && 'draft' in request.group ? await prepareService(this.ctx, user, request.group.draft) : undefined
     let staged
     try {
-      staged = stageInstances(this.ctx, this.volumes, user, request)
+      staged = stageInstances(this.ctx, this.volumes, user, request, issued)
     } catch (error) {
       if (error instanceof ItemFailure) return envelope(KEY, [failedItem(error, {name: request.name})])
       throw error

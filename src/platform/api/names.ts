@@ -15,14 +15,15 @@ export function randomSuffix(n: number): string {
 
 /**
  * Upper case is accepted and lower-cased; a leading digit is fine; everything else that would not
- * make a DNS label sequence is "Invalid name".
+ * make a DNS label sequence is "Invalid name". Instances, services and volumes: at most 63
+ * characters (an instance's name is a DNS label of `<name>.internal`); certificates: 255.
  */
-export function validName(raw: unknown): string {
+export function validName(raw: unknown, maxLength = 63): string {
   if (typeof raw !== 'string') throw invalid("Value of 'name' must be a string")
   const name = raw.toLowerCase()
   const bad =
     name.length === 0 ||
-    name.length >= 64 ||
+    name.length > maxLength ||
     !/^[a-z0-9.-]+$/.test(name) ||
     /^[-.]/.test(name) ||
     /[-.]$/.test(name) ||
@@ -30,6 +31,17 @@ export function validName(raw: unknown): string {
     name.includes('..')
   if (bad) throw invalid('Invalid name')
   return name
+}
+
+/**
+ * A fully-qualified DNS name (lower case, no trailing dot): two labels or more of letters, digits and
+ * inner dashes, at most 253 characters, and a top-level label that is not all digits (an IP address
+ * is no domain, RFC 3696 §2). With `wildcard`, a leading `*.` is allowed (a certificate's name).
+ */
+export function isFqdn(name: string, options: {wildcard?: boolean} = {}): boolean {
+  const labels = (options.wildcard && name.startsWith('*.') ? name.slice(2) : name).split('.')
+  const labelOk = (l: string) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)
+  return name.length <= 253 && labels.length >= 2 && labels.every(labelOk) && !/^\d+$/.test(labels.at(-1) as string)
 }
 
 /** `ukc/hello:latest` → `hello`, `index.unikraft.io/official/postgres:16` → `postgres`. */

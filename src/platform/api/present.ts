@@ -1,6 +1,8 @@
-// Records → API objects (reference §2.5 "Instance object", §2.6 service object, §2.8 volume object).
-import type {Instance, ServiceGroup, Volume} from '../../api/types.js'
-import type {InstanceRecord, ServiceRecord, VolumeRecord} from '../types.js'
+// Records → API objects (reference §2.5 "Instance object", §2.6 service object, §2.8 volume and
+// certificate objects).
+import type {Certificate, DomainRef, Instance, ServiceGroup, Volume} from '../../api/types.js'
+import type {CertificateRecord, InstanceRecord, ServiceRecord, VolumeRecord} from '../types.js'
+import {certificateState} from './certificate-rules.js'
 import type {ApiContext} from './context.js'
 import {volumeState} from './volume-rules.js'
 
@@ -9,7 +11,16 @@ const LIVE = new Set(['running', 'draining', 'stopping', 'standby'])
 export function serviceRef(ctx: ApiContext, serviceUuid: string | undefined): Instance['service_group'] {
   const service = serviceUuid ? ctx.store.service(serviceUuid) : undefined
   if (!service) return undefined
-  return {uuid: service.uuid, name: service.name, domains: service.domains.map((fqdn) => ({fqdn}))}
+  return {uuid: service.uuid, name: service.name, domains: presentDomains(ctx, service)}
+}
+
+/** A service's domains, each with the certificate it presents when it is one of the user's (`{uuid, name, state}`). */
+function presentDomains(ctx: ApiContext, service: ServiceRecord): DomainRef[] {
+  return service.domains.map((fqdn) => {
+    const uuid = service.certificates?.[fqdn]
+    const certificate = uuid === undefined ? undefined : ctx.store.certificate(uuid)
+    return certificate ? {fqdn, certificate: {uuid: certificate.uuid, name: certificate.name, state: certificateState(certificate)}} : {fqdn}
+  })
 }
 
 export function presentInstance(ctx: ApiContext, record: InstanceRecord, now = Date.now()): Instance & {status: 'success'} {
@@ -57,7 +68,7 @@ export function presentService(ctx: ApiContext, record: ServiceRecord): ServiceG
     soft_limit: record.soft_limit,
     hard_limit: record.hard_limit,
     services: record.services,
-    domains: record.domains.map((fqdn) => ({fqdn})),
+    domains: presentDomains(ctx, record),
     instances: ctx.store.attachedInstances(record.uuid).map((i) => ({uuid: i.uuid, name: i.name})),
   }
 }
@@ -76,5 +87,23 @@ export function presentVolume(ctx: ApiContext, record: VolumeRecord): Volume & {
     mounted_by: instance && state === 'mounted' ? [{...instance, readonly: attachment?.mount.readonly ?? false}] : [],
     persistent: record.persistent,
     created_at: record.created_at,
+  }
+}
+
+/** The certificate object (§2.8): what was read from the certificate, and the services presenting it. Never the key. */
+export function presentCertificate(ctx: ApiContext, record: CertificateRecord): Certificate & {status: 'success'} {
+  return {
+    status: 'success',
+    uuid: record.uuid,
+    name: record.name,
+    created_at: record.created_at,
+    common_name: record.common_name,
+    state: certificateState(record),
+    subject: record.subject,
+    issuer: record.issuer,
+    serial_number: record.serial_number,
+    not_before: record.not_before,
+    not_after: record.not_after,
+    service_groups: ctx.store.servicesUsing(record.uuid).map((s) => ({uuid: s.uuid, name: s.name})),
   }
 }

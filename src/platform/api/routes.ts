@@ -3,6 +3,7 @@
 import type {UserRecord} from '../types.js'
 import type {ApiContext} from './context.js'
 import {type EnvelopeBody, envelope} from './envelope.js'
+import {createCertificates, deleteCertificates, getCertificates} from './certificates.js'
 import {RequestFailure} from './failures.js'
 import {InstanceOperations} from './instances.js'
 import {imagesList} from './images.js'
@@ -30,6 +31,12 @@ function queryAsBody(query: URLSearchParams, uuid: string): Record<string, unkno
 }
 
 const NO_QUERY = new URLSearchParams()
+
+/** Only `details` of a local-scope query (`/certificates/{uuid}?details=false`). */
+function details(query: URLSearchParams): URLSearchParams {
+  const value = query.get('details')
+  return value === null ? NO_QUERY : new URLSearchParams({details: value})
+}
 
 export class Router {
   readonly instances: InstanceOperations
@@ -92,6 +99,15 @@ export class Router {
           if (method === 'GET') return volumes.get(user, [{uuid: second}], NO_QUERY)
           if (method === 'DELETE') return volumes.delete(user, [{uuid: second}], NO_QUERY)
         }
+      }
+    } else if (collection === 'certificates') {
+      if (parts.length === 1) {
+        if (method === 'POST') return createCertificates(this.ctx, user, body)
+        if (method === 'GET') return getCertificates(this.ctx, user, body, query)
+        if (method === 'DELETE') return deleteCertificates(this.ctx, user, body, query)
+      } else if (parts.length === 2) {
+        if (method === 'GET') return getCertificates(this.ctx, user, [{uuid: second}], details(query))
+        if (method === 'DELETE') return deleteCertificates(this.ctx, user, [{uuid: second}], NO_QUERY)
       }
     } else if (collection === 'images' && second === 'list' && parts.length === 2 && method === 'GET') {
       return imagesList(this.ctx, body, query)

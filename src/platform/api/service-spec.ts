@@ -2,6 +2,8 @@
 import type {Handler, ServicePort} from '../types.js'
 import {invalid} from './failures.js'
 import {type Json, intInRange, isObject, onlyKnown} from './fields.js'
+import {isFqdn} from './names.js'
+import type {RefEntry} from './refs.js'
 
 const HANDLERS: readonly Handler[] = ['tls', 'http', 'redirect']
 
@@ -62,6 +64,8 @@ const RESERVED_SUFFIXES = ['localhost', 'internal']
 export interface DomainRequest {
   /** Lower case, no trailing dot. */
   fqdn: string
+  /** The certificate to present for it (custom domains only). */
+  certificate?: RefEntry
 }
 
 /** `x` → `x.<metro domain>`; `a.example.` (trailing dot) → `a.example` as is. */
@@ -71,7 +75,8 @@ export function domainNames(value: unknown, metroDomain: string): DomainRequest[
   const result = value.map((entry: unknown) => {
     if (!isObject(entry)) throw invalid("Value of 'domains' must be an array of domain descriptions")
     onlyKnown(entry, ['name', 'certificate'], 'domains.')
-    return {fqdn: fqdnOf(entry, metroDomain)}
+    const fqdn = fqdnOf(entry, metroDomain)
+    return entry.certificate === undefined || entry.certificate === null ? {fqdn} : {fqdn, certificate: certificateRef(entry.certificate, fqdn, metroDomain)}
   })
   if (new Set(result.map((d) => d.fqdn)).size !== result.length) throw invalid('Duplicate domain')
   return result
@@ -84,17 +89,31 @@ function fqdnOf(entry: Json, metroDomain: string): string {
   if (name.length === 0 || name.length > 127 || /\s/.test(name) || /[^\x00-\x7f]/.test(name)) throw invalid('Invalid DNS name')
   const lower = name.toLowerCase()
   const fqdn = lower.endsWith('.') ? lower.slice(0, -1) : `${lower}.${metroDomain}`
-  const labels = fqdn.split('.')
-  const labelOk = (l: string) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)
-  if (fqdn.length > 253 || labels.length < 2 || !labels.every(labelOk)) throw invalid('Invalid DNS name')
-  // An IP literal is no domain (a top-level label is never all digits, RFC 3696 §2), and names the
-  // platform answers for itself are no one's to claim.
-  if (/^\d+$/.test(labels.at(-1) as string)) throw invalid('Invalid DNS name')
+  if (!isFqdn(fqdn)) throw invalid('Invalid DNS name')
+  // Names the platform answers for itself are no one's to claim.
   if (RESERVED_SUFFIXES.some((suffix) => fqdn === suffix || fqdn.endsWith(`.${suffix}`)) && !fqdn.endsWith(`.${metroDomain}`)) throw invalid('Invalid DNS name')
   // Within the metro domain only `<label>.<metro domain>` exists (what a subdomain gives).
   if (fqdn === metroDomain || (fqdn.endsWith(`.${metroDomain}`) && fqdn.slice(0, -metroDomain.length - 1).includes('.'))) throw invalid('Invalid DNS name')
-  if (entry.certificate !== undefined && !lower.endsWith('.')) throw invalid('Certificates are only allowed for fully-qualified domain names')
+  if (entry.certificate !== undefined && entry.certificate !== null && !lower.endsWith('.')) throw invalid('Certificates are only allowed for fully-qualified domain names')
   return fqdn
+}
+
+/** Whether a domain is the user's own (a certificate of theirs, or one the platform CA issues for it) rather than the metro's. */
+export function isCustomDomain(fqdn: string, metroDomain: string): boolean {
+  return fqdn !== metroDomain && !fqdn.endsWith(`.${metroDomain}`)
+}
+
+/** A domain's `certificate`: `{uuid}` or `{name}` of one of the user's certificates. */
+function certificateRef(value: unknown, fqdn: string, metroDomain: string): RefEntry {
+  if (!isObject(value)) throw invalid("Value of 'certificate' in domain description must be an object with the uuid or the name of a certificate")
+  onlyKnown(value, ['uuid', 'name'], 'domains.certificate.')
+  const {uuid, name} = value
+  if ((uuid !== undefined && typeof uuid !== 'string') || (name !== undefined && typeof name !== 'string') || (uuid === undefined) === (name === undefined)) {
+    throw invalid("Value of 'certificate' in domain description must have exactly one of 'uuid' or 'name'")
+  }
+  // The metro's names are served with its wildcard certificate (OpenAPI: "Subdomains … inherit the wildcard").
+  if (!isCustomDomain(fqdn, metroDomain)) throw invalid(`Certificates are only allowed for your own domains, not for names under ${metroDomain}`)
+  return {body: value, ...(uuid === undefined ? {} : {uuid}), ...(name === undefined ? {} : {name})} as RefEntry
 }
 
 /** Soft and hard connection limits per instance: 1..65535, soft ≤ hard. */

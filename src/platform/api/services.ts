@@ -3,7 +3,8 @@
 import crypto from 'node:crypto'
 
 import {ErrorCode} from '../../api/types.js'
-import type {ServicePort, ServiceRecord, UserRecord} from '../types.js'
+import type {CertificateMaterial, ServicePort, ServiceRecord, UserRecord} from '../types.js'
+import {type NewCertificate, bindCertificates, issueForDomains} from './certificates.js'
 import type {ApiContext} from './context.js'
 import {eachItem, envelope, type EnvelopeBody} from './envelope.js'
 import {ItemFailure, alreadyExists, invalid} from './failures.js'
@@ -18,6 +19,8 @@ export interface ServiceDraft {
   name?: string
   services: ServicePort[]
   domains: string[]
+  /** The certificates given with custom domains (domain → `{uuid}`/`{name}`). */
+  certificates: Record<string, RefEntry>
   soft_limit: number
   hard_limit: number
   persistent: boolean
@@ -25,20 +28,34 @@ export interface ServiceDraft {
 
 /** Reads a service description (POST /services body, or an instance's `service_group`). */
 export function readServiceDraft(ctx: ApiContext, body: Json, persistent: boolean): ServiceDraft {
+  const domains = domainNames(body.domains, ctx.domain)
   return {
     ...(body.name === undefined || body.name === null ? {} : {name: validName(body.name)}),
     services: servicePorts(body.services),
-    domains: domainNames(body.domains, ctx.domain).map((d) => d.fqdn),
+    domains: domains.map((d) => d.fqdn),
+    certificates: Object.fromEntries(domains.flatMap((d) => (d.certificate ? [[d.fqdn, d.certificate]] : []))),
     ...limits(body),
     persistent,
   }
 }
 
+/** A service to store, with the platform certificates made for its custom domains. */
+export interface NewService {
+  record: ServiceRecord
+  certificates: NewCertificate[]
+}
+
+/** What a draft needs before it is staged (asynchronous): platform certificates for custom domains given without one. */
+export function prepareService(ctx: ApiContext, user: UserRecord, draft: ServiceDraft): Promise<Map<string, CertificateMaterial>> {
+  return issueForDomains(ctx, user, draft.domains, draft.certificates)
+}
+
 /**
- * A new service record for the draft: checks name and domain clashes and generates what was not
- * given. Synchronous, so that nothing can claim the same name between check and store.
+ * A new service record for the draft: checks name and domain clashes, generates what was not
+ * given, and chooses the certificate of each custom domain (`issued`: from prepareService).
+ * Synchronous, so that nothing can claim the same name between check and store; stores nothing.
  */
-export function newServiceRecord(ctx: ApiContext, user: UserRecord, draft: ServiceDraft): ServiceRecord {
+export function newServiceRecord(ctx: ApiContext, user: UserRecord, draft: ServiceDraft, issued = new Map<string, CertificateMaterial>()): NewService {
   if (ctx.store.listServices(user.uuid).length >= HARD.service_groups) throw new ItemFailure(ErrorCode.Quota, 'Quota exhausted: too many services')
   if (draft.name && ctx.store.serviceByName(user.uuid, draft.name)) throw alreadyExists(`Service with name '${draft.name}' already exists`)
   let name = draft.name ?? ''
@@ -57,7 +74,8 @@ export function newServiceRecord(ctx: ApiContext, user: UserRecord, draft: Servi
     const holder = ctx.store.serviceByDomain(fqdn) ?? ctx.store.listServices().find((s) => s.user !== user.uuid && s.domains.some((d) => fqdn.endsWith(`.${d}`) || d.endsWith(`.${fqdn}`)))
     if (holder) throw alreadyExists(`Domain '${fqdn}' is already in use`)
   }
-  return {
+  const {bindings, created} = bindCertificates(ctx, user, domains, draft.certificates, issued)
+  const record: ServiceRecord = {
     uuid: crypto.randomUUID(),
     name,
     user: user.uuid,
@@ -67,7 +85,15 @@ export function newServiceRecord(ctx: ApiContext, user: UserRecord, draft: Servi
     hard_limit: draft.hard_limit,
     services: draft.services,
     domains,
+    ...(Object.keys(bindings).length > 0 ? {certificates: bindings} : {}),
   }
+  return {record, certificates: created}
+}
+
+/** In memory, like Store.setService: the service and the certificates made for it. */
+export function storeService(ctx: ApiContext, service: NewService): void {
+  for (const {record, material} of service.certificates) ctx.store.setCertificate(record, material)
+  ctx.store.setService(service.record)
 }
 
 /** Ports the gateway must serve besides 443 and 80. */
@@ -93,11 +119,11 @@ export async function createService(ctx: ApiContext, user: UserRecord, body: unk
   onlyKnown(body, ['name', 'services', 'domains', 'soft_limit', 'hard_limit'])
   const draft = readServiceDraft(ctx, body, true)
   const items = await eachItem([draft], (d) => ({name: d.name}), async (d) => {
-    const record = newServiceRecord(ctx, user, d)
-    ctx.store.setService(record)
+    const service = newServiceRecord(ctx, user, d, await prepareService(ctx, user, d))
+    storeService(ctx, service)
     await ctx.store.flush()
-    await ctx.publish(extraPorts(record))
-    return presentService(ctx, record)
+    await ctx.publish(extraPorts(service.record))
+    return presentService(ctx, service.record)
   })
   return envelope(KEY, items)
 }

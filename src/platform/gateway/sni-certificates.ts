@@ -8,7 +8,11 @@ import type {CertificateAuthority, LeafCertificate} from '../tls/index.js'
 import type {Logger, RouteTable} from '../types.js'
 import {fqdnOf} from './host-name.js'
 
-/** A certificate a user gave for a name (PEM pair), or undefined: the platform CA's leaf is used. */
+/**
+ * The certificate a user's service presents for a name (PEM chain and key: uploaded, or issued for
+ * the domain by the platform CA), or undefined: the platform CA's leaf is used. The same object for
+ * as long as the certificate stands (a context is made once per object).
+ */
 export type UserCertificateLookup = (fqdn: string) => LeafCertificate | undefined
 
 export interface SniOptions {
@@ -71,7 +75,12 @@ export class SniCertificates {
 
   private userContext(name: string): tls.SecureContext | undefined {
     const lookup = this.options.userCertificate
-    const pair = name && lookup !== undefined ? lookup(name) : undefined
+    let pair: LeafCertificate | undefined
+    try {
+      pair = name && lookup !== undefined ? lookup(name) : undefined
+    } catch (error) {
+      this.options.log(`gateway: certificate lookup for ${name} failed: ${(error as Error).message}`)
+    }
     if (pair === undefined) return undefined
     let context = this.userContexts.get(pair)
     if (context === undefined) {

@@ -1,5 +1,5 @@
-// The image catalog: built-in images (project modules), images backed by servers installed on the
-// host (postgres:*, redis:*, nginx:*), and user images registered in `<dataDir>/images.json`
+// The image catalog: built-in images (project modules), images backed by real servers (postgres:*
+// from the host or npm, redis:* and nginx:* from the host), and user images registered in `<dataDir>/images.json`
 // (reread on every resolve):
 //   {"myapp:latest": {"command": ["/usr/bin/python3", "-m", "http.server", "${PORT}", "--bind", "${UKC_LISTEN_HOST}"],
 //                     "port": 8000, "env": {"KEY": "value"}}}
@@ -10,16 +10,22 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 import type {Image} from '../../api/types.js'
+import {moveCookieToEnv} from '../../tunnel/legacy/protocol.js'
+import {VOLIMPORT_PORT} from '../../volimport/protocol.js'
+import {sealVolimportAuth} from '../images/volimport/config.js'
 import {substituteVolumePaths} from '../volumes/index.js'
 import type {BuiltinPrograms} from './builtin-programs.js'
 import {findBinary} from './host-binaries.js'
 import {LaunchError, type LaunchContext, type LaunchPlan} from './launch.js'
 import type {ProgramName} from './program-bundle.js'
 import {launchNginx, NGINX_PORT, nginxBinaries} from './servers/nginx.js'
-import {launchPostgres, POSTGRES_PORT, postgresBinaries} from './servers/postgres.js'
+import {launchPostgres, POSTGRES_PORT} from './servers/postgres.js'
+import {PostgresServers} from './servers/postgres-servers.js'
 import {launchRedis, REDIS_PORT, redisBinaries} from './servers/redis.js'
 
 export const USER_IMAGES_FILE = 'images.json'
+/** Where the platform installs servers it ships (the npm PostgreSQL), readable by instance users. */
+export const SERVERS_DIR = 'servers'
 
 export interface ResolvedImage {
   /** As requested, e.g. `hello` or `postgres:16`. */
@@ -73,19 +79,45 @@ function builtin(
   }
 }
 
+/**
+ * The emulated official relay: kraft's args carry its cookie, and /proc/<pid>/cmdline is readable by
+ * every local user, so the process gets the cookie in its environment instead (readable by its own
+ * uid only). The API keeps showing the args as sent. The environment goes through `context.env`, the
+ * object this launch's process is spawned with (a launch plan has no env of its own).
+ */
+function cookieInEnvironment(definition: Definition): Definition {
+  return {
+    ...definition,
+    launch: (ref, context) => {
+      const {args, env} = moveCookieToEnv(context.args)
+      Object.assign(context.env, env)
+      return definition.launch(ref, {...context, args})
+    },
+  }
+}
+
 function hostServer(name: string, port: number, binary: string, check: (ref: string) => unknown, launch: Definition['launch']): Definition {
   return {name, aliases: [], tags: '*', port, kind: 'host', args: binary, file: () => findBinary(binary), check, launch}
 }
 
-function catalogOf(programs: BuiltinPrograms): Definition[] {
+function catalogOf(programs: BuiltinPrograms, postgres: PostgresServers): Definition[] {
+  const volimport = builtin(programs, 'utils/volimport', [], 'utils-volimport', VOLIMPORT_PORT)
   return [
     builtin(programs, 'ukc/hello', ['hello'], 'hello', 8080),
     builtin(programs, 'ukc/echo', ['echo'], 'echo', 9000),
     builtin(programs, 'ukc/tunnel-relay', ['tunnel-relay'], 'tunnel-relay', 8080),
     // The official relay of `kraft cloud tunnel` (`official/utils/tunnel:1.0`, `:latest`; `official/` is
     // stripped below), emulated for `ukc tunnel`'s legacy mode. Its port is the default control port.
-    {...builtin(programs, 'utils/tunnel', [], 'utils-tunnel', 4443), tags: '*'},
-    hostServer('postgres', POSTGRES_PORT, 'postgres', postgresBinaries, launchPostgres),
+    cookieInEnvironment({...builtin(programs, 'utils/tunnel', [], 'utils-tunnel', 4443), tags: '*'}),
+    // The import helper of `kraft cloud volume import` (`official/utils/volimport:*`), emulated for
+    // `ukc volume import`; its launch keeps the auth out of argv (images/volimport/config.ts).
+    {...volimport, tags: '*', launch: (ref, context) => volimport.launch(ref, sealVolimportAuth(context))},
+    {
+      ...hostServer('postgres', POSTGRES_PORT, 'postgres', (ref) => postgres.check(ref), (ref, context) =>
+        launchPostgres(ref, context, (pgdata) => postgres.binaries(ref, splitRef(ref).tag, pgdata, context.console)),
+      ),
+      file: () => postgres.file(),
+    },
     hostServer('redis', REDIS_PORT, 'redis-server', redisBinaries, launchRedis),
     hostServer('nginx', NGINX_PORT, 'nginx', nginxBinaries, launchNginx),
   ]
@@ -156,7 +188,7 @@ export class ImageCatalog {
     private readonly dataDir: string,
     programs: BuiltinPrograms,
   ) {
-    this.builtin = catalogOf(programs)
+    this.builtin = catalogOf(programs, new PostgresServers(path.join(dataDir, SERVERS_DIR)))
   }
 
   get userImagesFile(): string {

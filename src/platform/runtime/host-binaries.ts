@@ -6,7 +6,8 @@ import {LaunchError} from './launch.js'
 
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
 
-function postgresDirs(): string[] {
+/** Debian's PostgreSQL installations, `/usr/lib/postgresql/<major>/bin`, newest major first. */
+export function postgresInstallDirs(): string[] {
   try {
     return fs
       .readdirSync('/usr/lib/postgresql')
@@ -32,7 +33,7 @@ export function findBinary(name: string, preferDir?: string): string | undefined
     ...(preferDir ? [preferDir] : []),
     ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean),
     ...EXTRA_DIRS,
-    ...postgresDirs(),
+    ...postgresInstallDirs(),
   ]
   for (const dir of dirs) {
     const file = path.join(dir, name)

@@ -13,6 +13,7 @@ export const BUILTIN_PROGRAMS = {
   echo: 'platform/images/echo/main',
   'tunnel-relay': 'tunnel/relay/main',
   'utils-tunnel': 'tunnel/legacy/relay-main',
+  'utils-volimport': 'platform/images/volimport/main',
 } as const
 
 export type ProgramName = keyof typeof BUILTIN_PROGRAMS

@@ -1,30 +1,53 @@
-// The platform's durable state: users, instances, services, volumes. Reads come from memory; every change
-// is applied in memory and then written crash-safely (StateFile) before the caller's promise
-// resolves, so an acknowledged change survives kill -9. What an instance was created with and never
-// changes (args, env: up to 64 KiB each) lives in a file of its own (instance-specs.ts), so that the
-// state file that every start, stop and state change rewrites stays small for every user.
+// The platform's durable state: users, instances, services, volumes, certificates. Reads come from
+// memory; every change is applied in memory and then written crash-safely (StateFile) before the
+// caller's promise resolves, so an acknowledged change survives kill -9. What an instance was created
+// with and never changes (args, env: up to 64 KiB each) and a certificate's chain and private key
+// live in files of their own (record-files.ts), so that the state file that every start, stop and
+// state change rewrites stays small for every user, and holds no private key.
+// (Longer than most files: it is the one owner of every record kind and of their indexes.)
 import crypto from 'node:crypto'
 import path from 'node:path'
 
-import type {GatewayRoute, InstanceRecord, InstanceVolume, RouteTable, ServiceRecord, UserRecord, VolumeRecord} from '../types.js'
-import {InstanceSpecs} from './instance-specs.js'
+import type {
+  CertificateMaterial,
+  CertificateRecord,
+  GatewayRoute,
+  InstanceRecord,
+  InstanceVolume,
+  RouteTable,
+  ServiceRecord,
+  UserRecord,
+  VolumeRecord,
+} from '../types.js'
+import {RecordFiles} from './record-files.js'
 import {StateFile} from './state-file.js'
 
 export const STATE_FILE = 'state.json'
+/** Instances' args and env, one file per instance. */
+export const SPECS_DIR = 'specs'
+/** Certificates' chains and private keys, one 0600 file per certificate. */
+export const CERTIFICATES_DIR = 'certificates'
 /** Private networks are 127.(16+index)…, backends 127.(32+index)…: 16 users fit below 127.32. */
 export const MAX_USERS = 16
 /** A local user's name: lower-case letters, digits and dashes, at most 32 characters. */
 export const USER_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/
 const MAX_SEQ = 65534
 
+interface InstanceSpec {
+  args: string[]
+  env: Record<string, string>
+}
+
 interface StoredState {
   version: 1
   users: UserRecord[]
-  /** Without args and env (see InstanceSpecs); older state files have them inline. */
+  /** Without args and env (in `specs/`); older state files have them inline. */
   instances: Array<Omit<InstanceRecord, 'args' | 'env'> & Partial<Pick<InstanceRecord, 'args' | 'env'>>>
   services: ServiceRecord[]
   /** Absent in state files written before volumes existed. */
   volumes?: VolumeRecord[]
+  /** Without chain and key (in `certificates/`); absent in state files written before certificates existed. */
+  certificates?: CertificateRecord[]
   /** Per user: the last private-address sequence number handed out. */
   seq: Record<string, number>
 }
@@ -35,21 +58,27 @@ export class Store implements RouteTable {
   private readonly instances = new Map<string, InstanceRecord>()
   private readonly services = new Map<string, ServiceRecord>()
   private readonly volumes = new Map<string, VolumeRecord>()
+  private readonly certificates = new Map<string, CertificateRecord>()
+  /** Chain and key per certificate, the same object for as long as the certificate exists (the gateway caches by it). */
+  private readonly material = new Map<string, CertificateMaterial>()
   private readonly byDomain = new Map<string, string>()
   /** Service → attached instance uuids (an instance's service never changes after create). */
   private readonly attached = new Map<string, Set<string>>()
   private readonly seq: Record<string, number> = {}
   private readonly file: StateFile<StoredState>
-  private readonly specs: InstanceSpecs
+  private readonly specs: RecordFiles<InstanceSpec>
+  private readonly keys: RecordFiles<CertificateMaterial>
 
   constructor(readonly dataDir: string) {
-    this.specs = new InstanceSpecs(dataDir)
+    this.specs = new RecordFiles<InstanceSpec>(dataDir, SPECS_DIR, (saved, now) => saved.args === now.args && saved.env === now.env)
+    this.keys = new RecordFiles<CertificateMaterial>(dataDir, CERTIFICATES_DIR)
     this.file = new StateFile(path.join(dataDir, STATE_FILE), () => ({
       version: 1,
       users: [...this.users.values()],
       instances: [...this.instances.values()].map(({args: _args, env: _env, ...rest}) => rest),
       services: [...this.services.values()],
       volumes: [...this.volumes.values()],
+      certificates: [...this.certificates.values()],
       seq: this.seq,
     }))
     const stored = this.file.read()
@@ -58,22 +87,38 @@ export class Store implements RouteTable {
       // Inline args/env (an older state file) are moved out by the next flush.
       const spec = instance.args !== undefined || instance.env !== undefined ? undefined : this.specs.read(instance.uuid)
       this.setInstance({...instance, args: instance.args ?? spec?.args ?? [], env: instance.env ?? spec?.env ?? {}})
-      if (spec) this.specs.loaded(instance.uuid, this.instances.get(instance.uuid) as InstanceRecord)
+      const record = this.instances.get(instance.uuid) as InstanceRecord
+      if (spec) this.specs.loaded(instance.uuid, {args: record.args, env: record.env})
     }
     for (const service of stored?.services ?? []) this.setService(service)
     for (const volume of stored?.volumes ?? []) this.setVolume(volume)
+    for (const certificate of stored?.certificates ?? []) {
+      const material = this.keys.read(certificate.uuid)
+      // Never expected (the file is durable before the state file names the record); a record
+      // without its key cannot be served, so it is dropped rather than kept half.
+      if (typeof material?.cert !== 'string' || typeof material.key !== 'string') continue
+      const pair = {cert: material.cert, key: material.key}
+      this.setCertificate(certificate, pair)
+      this.keys.loaded(certificate.uuid, pair)
+    }
     Object.assign(this.seq, stored?.seq ?? {})
     this.specs.dropStray(new Set(this.instances.keys()))
+    this.keys.dropStray(new Set(this.certificates.keys()))
   }
 
   /**
-   * Writes the current state durably: new instances' specs first (a state file never names an
-   * instance whose spec is not on disk), then the state file, then the specs of removed instances go.
+   * Writes the current state durably: new instances' specs and new certificates' keys first (a state
+   * file never names a record whose file is not on disk), then the state file, then the files of
+   * removed records go.
    */
   async flush(): Promise<void> {
-    await this.specs.save(this.instances.values())
+    await Promise.all([
+      this.specs.save([...this.instances.values()].map((i): [string, InstanceSpec] => [i.uuid, {args: i.args, env: i.env}])),
+      this.keys.save(this.material.entries()),
+    ])
     await this.file.save()
     this.specs.forget(new Set(this.instances.keys()))
+    this.keys.forget(new Set(this.certificates.keys()))
   }
 
   // ---- users
@@ -260,6 +305,49 @@ export class Store implements RouteTable {
 
   removeVolume(uuid: string): void {
     this.volumes.delete(uuid)
+  }
+
+  // ---- certificates (a binding to a domain is recorded on its service only: ServiceRecord.certificates)
+
+  certificate(uuid: string): CertificateRecord | undefined {
+    return this.certificates.get(uuid)
+  }
+
+  listCertificates(userUuid?: string): CertificateRecord[] {
+    const all = [...this.certificates.values()]
+    return userUuid === undefined ? all : all.filter((c) => c.user === userUuid)
+  }
+
+  certificateByName(userUuid: string, name: string): CertificateRecord | undefined {
+    for (const certificate of this.certificates.values()) if (certificate.user === userUuid && certificate.name === name) return certificate
+    return undefined
+  }
+
+  /** The chain and private key; never leaves the platform except to the gateway. */
+  certificateMaterial(uuid: string): CertificateMaterial | undefined {
+    return this.material.get(uuid)
+  }
+
+  /** The services that present the certificate for one of their domains. */
+  servicesUsing(certificateUuid: string): ServiceRecord[] {
+    return [...this.services.values()].filter((s) => Object.values(s.certificates ?? {}).includes(certificateUuid))
+  }
+
+  /** In memory only, like setInstance; flush() writes the material before the state file names the record. */
+  setCertificate(record: CertificateRecord, material: CertificateMaterial): void {
+    this.certificates.set(record.uuid, record)
+    this.material.set(record.uuid, material)
+  }
+
+  removeCertificate(uuid: string): void {
+    this.certificates.delete(uuid)
+    this.material.delete(uuid)
+  }
+
+  /** The gateway's user-certificate lookup: what the domain's service binds to it, if anything. */
+  certificateFor(fqdn: string): CertificateMaterial | undefined {
+    const uuid = this.serviceByDomain(fqdn)?.certificates?.[fqdn]
+    return uuid === undefined ? undefined : this.material.get(uuid)
   }
 
   // ---- RouteTable (the gateway asks for every new public connection)

@@ -73,6 +73,14 @@ export class CertificateAuthority {
   }
 
   /**
+   * A new leaf for a DNS name, never cached nor shared: the certificate of a user's custom domain
+   * (a certificate object of its own, stored by the API and presented by the gateway).
+   */
+  mint(fqdn: string): Promise<LeafCertificate> {
+    return signedLeaf(this.issuer, [fqdn.toLowerCase()], LEAF_DAYS)
+  }
+
+  /**
    * The TLS context for a client's SNI name: the metro domain's wildcard leaf for `<domain>` and
    * `<label>.<domain>`, a leaf of its own for any other (custom) FQDN. `domain` defaults to the one
    * given to loadOrCreate (the gateway passes its own).

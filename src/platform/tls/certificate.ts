@@ -1,6 +1,6 @@
 // X.509 certificates for the platform CA through @peculiar/x509 over node's WebCrypto: EC P-256 keys,
 // ECDSA/SHA-256 signatures, PEM in and out. Everything here is async (WebCrypto is); callers cache.
-// The only module that imports @peculiar/x509 (it must come after its Reflect polyfill).
+// This module issues; user-certificate.ts reads. Both import @peculiar/x509 after its Reflect polyfill.
 import crypto, {webcrypto} from 'node:crypto'
 import net from 'node:net'
 // @peculiar/x509 needs the Reflect metadata API (its README: import the polyfill before it).

@@ -13,6 +13,8 @@ export interface VolumeMount {
   readonly: boolean
   /** The host directory the instance uses for `at`. */
   hostPath: string
+  /** The volume's size (what an image that reports free space, like utils/volimport, needs). */
+  sizeMb?: number
 }
 
 function covers(at: string, guestPath: string): boolean {

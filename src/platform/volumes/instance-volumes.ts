@@ -27,7 +27,7 @@ export class InstanceVolumes {
         if (!volume || problem) throw new Error(`volume ${attached.name} cannot be mounted at ${attached.at}: ${problem}`)
         try {
           const hostPath = await this.options.storage.mount(volume.uuid, {sizeMb: volume.size_mb, runAs, readonly: attached.readonly})
-          return {name: volume.name, at: attached.at, readonly: attached.readonly, hostPath}
+          return {name: volume.name, at: attached.at, readonly: attached.readonly, hostPath, sizeMb: volume.size_mb}
         } catch (error) {
           throw new Error(`volume ${attached.name} cannot be mounted at ${attached.at}: ${(error as Error).message}`)
         }

@@ -54,14 +54,34 @@ export function legacyArgs(options: {controlPort: number; cookie: string; forwar
   return [`${options.controlPort}:${AUTH_TIMEOUT_S}`, `${AUTH_TIMEOUT_S}:${options.cookie}`, String(EVS_TIMEOUT_S), `[${forwards.join('|')}]`]
 }
 
-/** The relay side: the four args back into a configuration; throws with a one-line reason. */
-export function parseLegacyArgs(argv: string[]): LegacyRelayArgs {
+/**
+ * Where the embedded platform hands the emulated relay its cookie. kraft's protocol puts the cookie in
+ * the relay's args; on Unikraft Cloud no other tenant can read a VM's args, but on one machine
+ * /proc/<pid>/cmdline is world-readable, while /proc/<pid>/environ is readable by the process's own
+ * uid only. So the platform's launch of the emulation moves the cookie from the args into this
+ * variable and leaves `5:$UKC_TUNNEL_COOKIE` in their place (the API still shows the args as sent).
+ */
+export const COOKIE_ENV = 'UKC_TUNNEL_COOKIE'
+const COOKIE_FROM_ENV = `$${COOKIE_ENV}`
+const AUTH_ARG = /^(\d+):([0-9A-Za-z]+|\$UKC_TUNNEL_COOKIE)$/
+
+/** kraft's args with the cookie moved into the environment (see COOKIE_ENV); other args are left as they are. */
+export function moveCookieToEnv(args: string[]): {args: string[]; env: Record<string, string>} {
+  const match = AUTH_ARG.exec(args[1] ?? '')
+  if (args.length !== 4 || !match || match[2] === COOKIE_FROM_ENV) return {args, env: {}}
+  return {args: [args[0] ?? '', `${match[1]}:${COOKIE_FROM_ENV}`, ...args.slice(2)], env: {[COOKIE_ENV]: match[2] ?? ''}}
+}
+
+/** The relay side: the four args (and the cookie from `env` when they refer to it) back into a configuration; throws with a one-line reason. */
+export function parseLegacyArgs(argv: string[], env: NodeJS.ProcessEnv = {}): LegacyRelayArgs {
   if (argv.length !== 4) throw new Error(`expected 4 args (CONTROL_PORT:TIMEOUT AUTH_TIMEOUT:COOKIE EVS_TIMEOUT [FORWARDS]), got ${argv.length}`)
   const [control = '', auth = '', evs = '', list = ''] = argv
   const controlMatch = /^(\d{1,5}):(\d+)$/.exec(control)
   if (!controlMatch) throw new Error(`"${control}" is not CONTROL_PORT:AUTH_TIMEOUT`)
-  const authMatch = /^(\d+):([0-9A-Za-z]+)$/.exec(auth)
+  const authMatch = AUTH_ARG.exec(auth)
   if (!authMatch) throw new Error('the second arg is not AUTH_TIMEOUT:COOKIE')
+  const cookie = authMatch[2] === COOKIE_FROM_ENV ? env[COOKIE_ENV] ?? '' : authMatch[2] ?? ''
+  if (!/^[0-9A-Za-z]+$/.test(cookie)) throw new Error(`the second arg names ${COOKIE_FROM_ENV}, but ${COOKIE_ENV} holds no cookie`)
   if (!/^\d+$/.test(evs)) throw new Error(`"${evs}" is not a number of seconds`)
   const listMatch = /^\[(.*)\]$/.exec(list)
   if (!listMatch?.[1]) throw new Error(`"${list}" is not a [TCP2TCP:HOST:DEST:EXPOSED:N|...] list`)
@@ -74,7 +94,7 @@ export function parseLegacyArgs(argv: string[]): LegacyRelayArgs {
     controlPort: checkPort(controlMatch[1]),
     controlAuthTimeoutS: Number(controlMatch[2]),
     authTimeoutS: Number(authMatch[1]),
-    cookie: authMatch[2] ?? '',
+    cookie,
     evsTimeoutS: Number(evs),
     forwards,
   }

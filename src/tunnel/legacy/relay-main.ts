@@ -1,5 +1,6 @@
 // Entry point of the emulated official relay image (`official/utils/tunnel:*` on the embedded
-// platform): kraft's four args, listen address and network from the platform's env. Exits 0 when the
+// platform): kraft's four args (the cookie from UKC_TUNNEL_COOKIE, where the platform moves it out of
+// the world-readable argv), listen address and network from the platform's env. Exits 0 when the
 // control heartbeat is missing, so a delete-on-stop relay disappears with its client.
 import {parsePort} from '../../api/index.js'
 import {relayLog, runRelayProgram} from '../relay/program.js'
@@ -9,7 +10,7 @@ import {LegacyRelayServer} from './relay-server.js'
 const port = parsePort(process.env.PORT)
 runRelayProgram(
   'tunnel relay (legacy)',
-  () => parseLegacyArgs(process.argv.slice(2)),
+  () => parseLegacyArgs(process.argv.slice(2), process.env),
   (config) =>
     new LegacyRelayServer(config, {
       host: process.env.UKC_LISTEN_HOST || '127.0.0.1',

@@ -1,6 +1,9 @@
 // The relay: an HTTP server whose only job is to upgrade authenticated requests to tunnel sessions and
-// dial allow-listed targets for each stream. It watches the client's heartbeat and reports when it has
-// been missing for too long, so the instance can exit and be deleted (delete-on-stop).
+// dial allow-listed targets for each stream, within fixed limits (docs/tunnel.md has the arithmetic):
+// one session at a time (a newer one replaces it), `maxStreams` open streams, every stream's receive
+// window reserved from one buffer budget, and failed handshakes limited per source. It watches the
+// client's heartbeat and reports when it has been missing for too long, so the instance can exit and
+// be deleted (delete-on-stop).
 import {EventEmitter} from 'node:events'
 import http from 'node:http'
 import net from 'node:net'
@@ -8,16 +11,33 @@ import type {Duplex} from 'node:stream'
 
 import WebSocket, {WebSocketServer} from 'ws'
 
-import {CloseCode, MAX_FRAME_BYTES, ResetCode, SUBPROTOCOL} from '../protocol.js'
+import {CloseCode, MAX_FRAME_BYTES, MAX_STREAM_WINDOW, OPEN_CREDIT, ResetCode, SUBPROTOCOL, SUBPROTOCOL_V1} from '../protocol.js'
 import {MuxSession} from '../session.js'
-import {HandshakeLimiter, bearerOf, tokenMatches} from './auth.js'
+import {bearerOf, tokenMatches} from './auth.js'
+import {BufferBudget} from './buffer-budget.js'
 import type {RelayConfig} from './config.js'
+import {HandshakeLimiter} from './handshake-limiter.js'
+import {TrustedProxies, handshakeSource, sourceKey} from './handshake-source.js'
 import {TargetLookupFailed, TargetPolicy} from './targets.js'
 
-/** Largest window a client may ask for: bounds what one stream can make the relay buffer. */
-const MAX_WINDOW = 8 * 1024 * 1024
 /** Scaled-to-zero targets wake on connect; give them time before calling the target unreachable. */
 const TARGET_CONNECT_TIMEOUT_MS = 30_000
+/** Bytes queued toward the client above which target sockets stop being read (the client keeps 4 MiB). */
+const RELAY_HIGH_WATER = 1024 * 1024
+
+/** Why an OPEN was refused: each kind is logged once per run of refusals. */
+type Refusal = 'streams' | 'window' | 'buffer' | 'target'
+
+export interface RelayStats {
+  sessions: number
+  streams: number
+  /** Bytes held for target sockets that have not taken them. */
+  bufferedBytes: number
+  /** Bytes clients sent that were not credited back yet (buffered, or flushed and about to be credited). */
+  outstandingBytes: number
+  /** Bytes reserved by the streams' receive windows: the most they may hold (≤ the buffer budget). */
+  reservedBytes: number
+}
 
 export type RelayLog = (line: string) => void
 
@@ -31,6 +51,10 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   private readonly wss: WebSocketServer
   private readonly policy: TargetPolicy
   private readonly limiter = new HandshakeLimiter()
+  private readonly trustedProxies: TrustedProxies
+  private readonly budget: BufferBudget
+  /** Refusal kinds already logged since the last admitted stream. */
+  private readonly refusing = new Set<Refusal>()
   private readonly sessions = new Set<MuxSession>()
   private lastHeartbeat = Date.now()
   private watchdog?: NodeJS.Timeout
@@ -41,6 +65,8 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   ) {
     super()
     this.policy = new TargetPolicy(config.allow, config.hostsFile)
+    this.trustedProxies = new TrustedProxies(config.trustedProxies)
+    this.budget = new BufferBudget(config.bufferBytes)
     // A connection that never completes its handshake is dropped within seconds (failure mode 17).
     this.server = http.createServer({headersTimeout: 5_000, requestTimeout: 10_000, connectionsCheckingInterval: 1_000}, (req, res) => this.onRequest(req, res))
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head))
@@ -48,7 +74,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       noServer: true,
       perMessageDeflate: false,
       maxPayload: MAX_FRAME_BYTES,
-      handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+      handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : protocols.has(SUBPROTOCOL_V1) ? SUBPROTOCOL_V1 : false),
     })
   }
 
@@ -72,6 +98,17 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     return this.sessions.size
   }
 
+  stats(): RelayStats {
+    const sessions = [...this.sessions]
+    return {
+      sessions: sessions.length,
+      streams: sessions.reduce((sum, s) => sum + s.size, 0),
+      bufferedBytes: sessions.reduce((sum, s) => sum + s.bufferedBytes, 0),
+      outstandingBytes: sessions.reduce((sum, s) => sum + s.outstandingBytes, 0),
+      reservedBytes: this.budget.reserved,
+    }
+  }
+
   async close(): Promise<void> {
     clearInterval(this.watchdog)
     for (const session of this.sessions) session.close(CloseCode.GoingAway, 'relay stopping')
@@ -91,18 +128,22 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
 
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy())
-    if (this.limiter.blocked()) {
-      refuse(socket, 429, 'Too Many Requests', {'Retry-After': String(this.limiter.retryAfter())})
+    // The token is checked before the upgrade completes: nothing reaches a target without it. The right
+    // token always upgrades, whoever else failed from the same address: 256 random bits cannot be
+    // guessed at any rate, so the limit below only bounds what wrong tokens cost (answers, log lines).
+    if (tokenMatches(bearerOf(req), this.config.tokenHash)) {
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onSession(ws, req))
       return
     }
-    // The token is checked before the upgrade completes: nothing reaches a target without it.
-    if (!tokenMatches(bearerOf(req), this.config.tokenHash)) {
-      this.limiter.fail()
-      this.log(`refused tunnel handshake from ${req.socket.remoteAddress ?? '?'}: missing or wrong token`)
-      refuse(socket, 401, 'Unauthorized', {'WWW-Authenticate': 'Bearer realm="ukc-tunnel"'})
+    const source = sourceKey(handshakeSource(req, this.trustedProxies))
+    if (this.limiter.blocked(source)) {
+      refuse(socket, 429, 'Too Many Requests', {'Retry-After': String(this.limiter.retryAfterS(source))})
       return
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onSession(ws, req))
+    const nowBlocked = this.limiter.fail(source)
+    const {limit, windowMs} = this.limiter.limits
+    this.log(`refused tunnel handshake from ${source}: missing or wrong token${nowBlocked ? `; ${limit} in ${windowMs / 1000} s, so it gets 429 (not logged) until they age out` : ''}`)
+    refuse(socket, 401, 'Unauthorized', {'WWW-Authenticate': 'Bearer realm="ukc-tunnel"'})
   }
 
   private onSession(ws: WebSocket, req: http.IncomingMessage): void {
@@ -114,17 +155,28 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       this.lastHeartbeat = lastSeen
     }
     alive()
-    const session = new MuxSession(ws, {
-      onActivity: alive,
-      onOpen: (frame) => this.onOpen(session, frame.stream, frame.window, frame.target),
-      onStreamClosed: (stream, reason) => {
-        if (reason) this.log(`stream ${stream.id} closed: ${reason}`)
+    // One session at a time: a client only opens a new one once it has given up the old one, which
+    // may not have noticed yet. Its streams were already reset on the client's side.
+    for (const old of this.sessions) {
+      this.log('tunnel session replaced by a newer one')
+      old.close(CloseCode.Replaced, 'replaced by a newer session')
+    }
+    const symmetric = ws.protocol === SUBPROTOCOL_V1
+    const session = new MuxSession(
+      ws,
+      {
+        onActivity: alive,
+        onOpen: (frame) => this.onOpen(session, symmetric, frame.stream, frame.window, frame.target),
+        onStreamClosed: (stream, reason) => {
+          if (reason) this.log(`stream ${stream.id} closed: ${reason}`)
+        },
       },
-    })
+      {highWater: RELAY_HIGH_WATER},
+    )
     ws.on('ping', alive)
     ws.on('pong', alive)
     this.sessions.add(session)
-    this.log(`tunnel session opened from ${req.socket.remoteAddress ?? '?'}`)
+    this.log(`tunnel session opened from ${handshakeSource(req, this.trustedProxies)} (${ws.protocol})`)
     const check = setInterval(() => {
       if (Date.now() - lastSeen > this.config.heartbeatTimeoutMs) {
         this.log('tunnel session heartbeat missing: closing it')
@@ -135,24 +187,39 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     ws.on('close', () => {
       clearInterval(check)
       this.sessions.delete(session)
-      this.log(`tunnel session closed (${session.size} streams reset)`)
+      this.log(`tunnel session closed${session.closeReason ? `: ${session.closeReason}` : ''} (${session.size} streams reset)`)
     })
     ws.on('error', (error) => this.log(`tunnel session error: ${error.message}`))
   }
 
-  private onOpen(session: MuxSession, id: number, window: number, target: string): void {
-    if (session.has(id) || window < 1 || window > MAX_WINDOW) {
-      session.close(CloseCode.ProtocolError, 'bad OPEN frame')
+  private onOpen(session: MuxSession, symmetric: boolean, id: number, window: number, target: string): void {
+    if (window < 1) {
+      session.close(CloseCode.ProtocolError, `OPEN ${id} with a zero window`)
+      return
+    }
+    if (session.size >= this.config.maxStreams) {
+      this.refuseOpen(session, id, 'streams', ResetCode.LimitReached, `${this.config.maxStreams} connections are open on this tunnel, the relay's limit`)
+      return
+    }
+    // v2: the client starts with OPEN_CREDIT and the relay grants more; v1: it may send its whole window.
+    const receive = symmetric ? window : OPEN_CREDIT
+    if (receive > MAX_STREAM_WINDOW) {
+      this.refuseOpen(session, id, 'window', ResetCode.LimitReached, `a window of ${window} bytes is above the relay's ${MAX_STREAM_WINDOW}`)
       return
     }
     let address
     try {
       address = this.policy.check(target)
     } catch (error) {
-      this.log(`stream ${id} refused: ${(error as Error).message}`)
-      session.attach(id, new net.Socket(), window).abort(ResetCode.NotAllowed, (error as Error).message)
+      this.refuseOpen(session, id, 'target', ResetCode.NotAllowed, (error as Error).message)
       return
     }
+    const reservation = this.budget.admit(receive)
+    if (!reservation) {
+      this.refuseOpen(session, id, 'buffer', ResetCode.LimitReached, `the relay's ${this.budget.capacity} bytes of buffer are reserved by the open connections`)
+      return
+    }
+    this.refusing.clear()
     // Dial synchronously so DATA racing the dial is buffered by the connecting socket (bounded by the window).
     const socket = net.connect({
       host: address.host,
@@ -161,7 +228,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       lookup: this.policy.lookup,
       ...(this.config.localAddress ? {localAddress: this.config.localAddress} : {}),
     })
-    const stream = session.attach(id, socket, window)
+    const stream = session.attach(id, socket, {send: window, receive}, reservation)
     socket.setTimeout(TARGET_CONNECT_TIMEOUT_MS, () => stream.abort(ResetCode.Refused, `${target}: connect timed out`))
     const onConnectError = (error: NodeJS.ErrnoException): void => {
       const lookupFailed = error instanceof TargetLookupFailed
@@ -173,6 +240,14 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       socket.setTimeout(0)
       socket.off('error', onConnectError)
     })
+  }
+
+  /** RST for the OPEN; one log line per kind until a stream is admitted again (a flood logs once). */
+  private refuseOpen(session: MuxSession, id: number, kind: Refusal, code: ResetCode, message: string): void {
+    session.refuse(id, code, message)
+    if (this.refusing.has(kind)) return
+    this.refusing.add(kind)
+    this.log(`stream ${id} refused: ${message} (further refusals for this reason are not logged until a stream is admitted)`)
   }
 
   private checkHeartbeat(): void {

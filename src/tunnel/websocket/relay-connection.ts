@@ -10,7 +10,7 @@ import WebSocket from 'ws'
 
 import {type ProxyRoute, proxyRoute} from '../../api/index.js'
 import {Backoff, type BackoffPolicy, retryUntil} from '../backoff.js'
-import {CloseCode, MAX_FRAME_BYTES, SUBPROTOCOL} from '../protocol.js'
+import {CloseCode, MAX_FRAME_BYTES, SUBPROTOCOLS} from '../protocol.js'
 import {MuxSession} from '../session.js'
 import type {TunnelStream} from '../stream.js'
 
@@ -140,7 +140,7 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
     // The local gateway is dialled directly; anything else may have to go through a proxy.
     const route: ProxyRoute | undefined = connectHost ? undefined : await proxyRoute(target)
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, SUBPROTOCOL, {
+      const ws = new WebSocket(url, SUBPROTOCOLS, {
         ...(route ? {agent: route.agent} : {}),
         headers: {Authorization: `Bearer ${token}`, ...(connectHost ? {Host: target.hostname} : {})},
         perMessageDeflate: false,

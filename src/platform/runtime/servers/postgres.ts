@@ -1,4 +1,4 @@
-// `postgres:*`: the host's PostgreSQL, configured like the official container image:
+// `postgres:*`: a real PostgreSQL (the host's or npm's: postgres-servers.ts), configured like the official container image:
 // POSTGRES_PASSWORD (required unless POSTGRES_HOST_AUTH_METHOD=trust), POSTGRES_USER (default
 // postgres), POSTGRES_DB (default = user), POSTGRES_INITDB_ARGS, PGDATA (default
 // /var/lib/postgresql/data: a volume mounted there, or above it, holds the database; without one the
@@ -10,11 +10,10 @@ import {spawn} from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 
-import {requireBinary} from '../host-binaries.js'
 import {LaunchError, type LaunchContext, type LaunchPlan} from '../launch.js'
 import {giveTo} from '../identity.js'
 import {volumeCovering, volumePathOf} from '../../volumes/index.js'
-import {withPasswdEntry} from './nss-wrapper.js'
+import {type PasswdEntry, withPasswdEntry} from './nss-wrapper.js'
 
 export const POSTGRES_PORT = 5432
 /** Where the official image keeps the database (its PGDATA default). */
@@ -26,13 +25,6 @@ const STAGED = '.ukc-initdb-complete'
 export interface PostgresBinaries {
   postgres: string
   initdb: string
-}
-
-export function postgresBinaries(image: string): PostgresBinaries {
-  const postgres = requireBinary('postgres', 'postgresql', image)
-  // initdb from the same installation as the server (versions must match).
-  const initdb = requireBinary('initdb', 'postgresql', image, path.dirname(postgres))
-  return {postgres, initdb}
 }
 
 /** postmaster.pid's 8th line is the server status; `ready` once it accepts connections. */
@@ -53,13 +45,14 @@ function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`
 }
 
-function run(command: string, args: string[], context: LaunchContext, env: Record<string, string>, input?: string): Promise<void> {
+function run(command: string, args: string[], context: LaunchContext, passwd: PasswdEntry, input?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
+    const step = passwd.argv(command, args)
+    const child = spawn(step.command, step.args, {
       cwd: context.dataDir,
-      env,
-      uid: context.runAs?.uid,
-      gid: context.runAs?.gid,
+      env: {...context.env, ...passwd.env},
+      uid: step.asRoot ? undefined : context.runAs?.uid,
+      gid: step.asRoot ? undefined : context.runAs?.gid,
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     })
     const output = (chunk: Buffer): void => context.console(chunk.toString())
@@ -91,14 +84,13 @@ async function initialize(image: string, binaries: PostgresBinaries, pgdata: str
   context.console('ukc: initializing the database (first boot)\n')
   // initdb refuses a uid without a passwd entry: like the official image, it runs through nss_wrapper.
   await withPasswdEntry(context.runAs, context.dataDir, image, async (passwd) => {
-    const stepEnv = {...env, ...passwd}
     try {
       const extra = (env.POSTGRES_INITDB_ARGS ?? '').split(/\s+/).filter(Boolean)
       await run(
         binaries.initdb,
         ['-D', pgdata, `--username=${user}`, `--pwfile=${pwfile}`, `--auth-local=${method}`, `--auth-host=${method}`, '--encoding=UTF8', '--no-sync', ...extra],
         context,
-        stepEnv,
+        passwd,
       )
     } finally {
       fs.rmSync(pwfile, {force: true})
@@ -107,7 +99,7 @@ async function initialize(image: string, binaries: PostgresBinaries, pgdata: str
     // server through the platform's endpoints and the gateway.
     fs.appendFileSync(path.join(pgdata, 'pg_hba.conf'), `\nhost all all all ${method}\n`)
     if (database !== 'postgres') {
-      await run(binaries.postgres, ['--single', '-D', pgdata, 'postgres'], context, stepEnv, `CREATE DATABASE ${quoteIdentifier(database)};\n`)
+      await run(binaries.postgres, ['--single', '-D', pgdata, 'postgres'], context, passwd, `CREATE DATABASE ${quoteIdentifier(database)};\n`)
     }
   })
 }
@@ -160,12 +152,13 @@ async function ensureDatabase(image: string, binaries: PostgresBinaries, pgdata:
   fs.rmSync(staging, {recursive: true, force: true})
 }
 
-export async function launchPostgres(image: string, context: LaunchContext): Promise<LaunchPlan> {
-  const binaries = postgresBinaries(image)
+/** `server` picks the server that can run the database in `pgdata` (PostgresServers.binaries). */
+export async function launchPostgres(image: string, context: LaunchContext, server: (pgdata: string) => Promise<PostgresBinaries>): Promise<LaunchPlan> {
   const guestPath = context.env.PGDATA || POSTGRES_DATA
   const volume = volumeCovering(context.volumes, guestPath)
   if (volume?.readonly) throw new LaunchError(`postgres writes to its data directory ${guestPath}, but the volume ${volume.name} is mounted read-only there`)
   const pgdata = volumePathOf(context.volumes, guestPath) ?? path.join(context.dataDir, 'pgdata')
+  const binaries = await server(pgdata)
   const sockets = path.join(context.dataDir, 'run')
   fs.mkdirSync(sockets, {recursive: true, mode: 0o700})
   giveTo(context.runAs, sockets)
