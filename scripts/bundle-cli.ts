@@ -6,9 +6,10 @@
 //                       package.json points oclif's `explicit` command discovery at its `COMMANDS` and
 //                       the hook at its `commandNotFound` (the same module, loaded once)
 //   dist/chunks/*.js    each dynamic import() (the platform, the tunnel, …) as a chunk of its own
+//   dist/ukc.meta.json  esbuild's metafile: which sources and packages each output holds
 //
-// The rest of dist (the daemon, the library, and tsc's dist/commands that bin/dev.js's development
-// mode maps to src) stays tsc's. Our own code is bundled whole, so there is one copy of each class
+// The rest of dist (the daemon, the library) stays tsc's; bin/dev.js and the tests run the commands
+// from src instead. Our own code is bundled whole, so there is one copy of each class
 // (`instanceof UkcError` holds). Heavy packages stay external, loaded by Node from node_modules when a
 // command's dynamic import() asks (LAZY_PACKAGES). Chunks sit one level below dist, like dist/local,
 // so code that finds a sibling directory through import.meta.url (local/control.ts →
@@ -118,33 +119,14 @@ export function cliBuildOptions(root = ROOT): esbuild.BuildOptions & {metafile: 
   }
 }
 
-/** Writes the bundle beside tsc's output; returns the metafile (what each output holds and imports). */
+/** Where the build leaves esbuild's metafile: what each output holds, read by the start-up test. */
+export const CLI_METAFILE = 'dist/ukc.meta.json'
+
+/** Writes the bundle (and its metafile) beside tsc's output; returns the metafile. */
 export async function bundleCli(root = ROOT): Promise<esbuild.Metafile> {
   const result = await esbuild.build(cliBuildOptions(root))
+  fs.writeFileSync(path.join(root, CLI_METAFILE), JSON.stringify(result.metafile))
   return result.metafile
-}
-
-/**
- * What loading output `entry` (e.g. `dist/ukc.js`) evaluates before any dynamic import(): the
- * inputs (source files) of the outputs it reaches through static imports, and the external packages
- * those import.
- */
-export function eagerClosure(metafile: esbuild.Metafile, entry: string): {inputs: string[]; externals: string[]} {
-  const seen = new Set<string>()
-  const externals = new Set<string>()
-  const visit = (output: string): void => {
-    if (seen.has(output)) return
-    seen.add(output)
-    for (const imported of metafile.outputs[output]?.imports ?? []) {
-      if (imported.kind !== 'import-statement') continue
-      if (imported.external) externals.add(imported.path)
-      else visit(imported.path)
-    }
-  }
-  if (!metafile.outputs[entry]) throw new Error(`no output ${entry} in the bundle`)
-  visit(entry)
-  const inputs = [...seen].flatMap((output) => Object.keys(metafile.outputs[output]?.inputs ?? {}))
-  return {inputs: [...new Set(inputs)].sort(), externals: [...externals].sort()}
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
