@@ -42,7 +42,7 @@ describe('what the built ukc loads at start-up', () => {
   /** Runs the built binary as a user with nothing configured; returns its output and every module it resolved. */
   function traced(args: string[]): Promise<{code: number; stdout: string; stderr: string; modules: string[]}> {
     const log = path.join(hooksDir, `modules-${logCount++}.log`)
-    const env = {...cli.env(), UKC_TEST_MODULE_LOG: log}
+    const env: NodeJS.ProcessEnv = {...cli.env(), UKC_TEST_MODULE_LOG: log}
     delete env.NODE_OPTIONS
     return new Promise((resolve) => {
       execFile(process.execPath, ['--import', pathToFileURL(path.join(hooksDir, 'register.mjs')).href, path.join(ROOT, 'bin', 'run.js'), ...args], {env, timeout: 120_000}, (error, stdout, stderr) => {
