@@ -3,6 +3,7 @@
 // shebang does. The commands come from src/commands by oclif's pattern discovery, and the hook from
 // src: package.json names the build's bundle (dist/ukc.js) for both.
 import fs from 'node:fs'
+import {fileURLToPath} from 'node:url'
 
 const {register} = await import('tsx/esm/api')
 register()
@@ -14,4 +15,4 @@ if (plainRequested(process.argv.slice(2), process.env, Boolean(process.stdout.is
 const root = new URL('..', import.meta.url)
 const pjson = JSON.parse(fs.readFileSync(new URL('package.json', root), 'utf8'))
 const {execute} = await import('@oclif/core')
-await execute({development: true, loadOptions: {root: root.pathname, pjson: {...pjson, oclif: {...pjson.oclif, commands: './src/commands', hooks: {command_not_found: './src/cli/command-not-found'}}}}})
+await execute({development: true, loadOptions: {root: fileURLToPath(root), pjson: {...pjson, oclif: {...pjson.oclif, commands: './src/commands', hooks: {command_not_found: './src/cli/command-not-found'}}}}})
