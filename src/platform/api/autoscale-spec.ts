@@ -96,6 +96,8 @@ export function readPolicy(value: unknown): AutoscaleStepPolicy {
   steps.forEach((step, i) => {
     if (step.lower_bound === undefined && i > 0) throw invalid("Only the first step may omit 'lower_bound'")
     if (step.upper_bound === undefined && i < steps.length - 1) throw invalid("Only the last step may omit 'upper_bound'")
+  })
+  steps.forEach((step, i) => {
     const next = steps[i + 1]
     if (next && step.upper_bound !== next.lower_bound) throw invalid(`Steps must be contiguous: one ends at ${step.upper_bound} and the next starts at ${next.lower_bound}`)
   })
