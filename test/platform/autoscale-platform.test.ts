@@ -50,7 +50,7 @@ describe('autoscale on the platform', () => {
   }
 
   it('clones the master under load through the gateway up to max_size, and back to min_size when it stops', async () => {
-    const [svc] = (await createService(client, {name: 'auto', services: [{port: 443, destination_port: 8080, handlers: ['http', 'tls']}]})).items
+    const [svc] = (await createService(client, {name: 'auto', services: [{port: 443, destination_port: 8080, handlers: ['http', 'tls']}], domains: []})).items
     const fqdn = svc.domains?.[0]?.fqdn as string
     const [master] = (await createInstance(client, {image: 'slow', name: 'auto-master', service_group: {name: 'auto'}, autostart: true, wait_timeout_ms: 30_000})).items
     assert.equal(master.status, 'success', master.message)
