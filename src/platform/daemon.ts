@@ -113,13 +113,25 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
     const ca = await CertificateAuthority.loadOrCreate(dataDir, {domain: DEFAULTS.domain})
     let onStopped = (_uuid: string): void => {}
     const traffic = new TrafficMeter()
+    const meters = new InstanceMeters({
+      connections: (uuid) => runtime.connectionStats(uuid),
+      gatewayLoad: (uuid) => gateway.load(uuid),
+      gatewayRequests: (uuid) => gateway.requests(uuid),
+      traffic,
+    })
     const runtime = new Runtime({
       dataDir,
       log,
       get: (uuid) => store.instance(uuid),
       list: () => store.listInstances(),
       user: (uuid) => store.user(uuid),
-      update: (uuid, patch) => store.updateInstance(uuid, patch),
+      update: (uuid, patch) => {
+        // An instance leaving a state (e.g. running → standby or draining) still has its processes:
+        // read their CPU time now, so that the run's total is kept (metrics/instance-meters.ts).
+        const record = store.instance(uuid)
+        if (record && patch.state !== undefined && patch.state !== record.state) meters.cpuMs(record)
+        return store.updateInstance(uuid, patch)
+      },
       onStopped: (uuid) => onStopped(uuid),
       mountVolumes: (record, runAs) => instanceVolumes.mount(record, runAs),
       uids: isolation.uids,
@@ -145,12 +157,7 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
       volumes,
       domain: DEFAULTS.domain,
       log,
-      meters: new InstanceMeters({
-        connections: (uuid) => runtime.connectionStats(uuid),
-        gatewayLoad: (uuid) => gateway.load(uuid),
-        gatewayRequests: (uuid) => gateway.requests(uuid),
-        traffic,
-      }),
+      meters,
       autoscaleTickMs: options.autoscaleTickMs,
       publish: async (ports) => {
         for (const port of ports) await gateway.ensurePort(port)

@@ -4,7 +4,7 @@
 // service record; the autoscaler (../autoscale) acts on it.
 import {type AutoscaleConfig, ErrorCode} from '../../api/types.js'
 import type {Autoscaler} from '../autoscale/index.js'
-import type {ServiceRecord, UserRecord} from '../types.js'
+import type {AutoscaleStepPolicy, ServiceRecord, UserRecord} from '../types.js'
 import type {ApiContext} from './context.js'
 import {type EnvelopeBody, eachItem, envelope, failedItem} from './envelope.js'
 import {ItemFailure, invalid, notFound} from './failures.js'
@@ -85,7 +85,7 @@ export class AutoscaleOperations {
       }
       return envelope(POLICY_KEY, (service.autoscale?.policies ?? []).map((p) => ({status: 'success', ...p})))
     }
-    const items = await eachItem([name], (n) => ({name: n}), async (n) => ({status: 'success', ...this.policy(user, serviceUuid, n)}))
+    const items = await eachItem([name], (n) => ({name: n}), async (n) => ({status: 'success', ...this.policy(user, serviceUuid, n).policy}))
     return envelope(POLICY_KEY, items)
   }
 
@@ -99,10 +99,9 @@ export class AutoscaleOperations {
       names = list.map((e) => (e as {name: string}).name)
     }
     const items = await eachItem(names, (n) => ({name: n}), async (n) => {
-      this.policy(user, serviceUuid, n)
-      const service = this.configured(user, {body: {uuid: serviceUuid}, uuid: serviceUuid})
+      const {service, policy} = this.policy(user, serviceUuid, n)
       const autoscale = service.autoscale as NonNullable<ServiceRecord['autoscale']>
-      this.ctx.store.setService({...service, autoscale: {...autoscale, policies: autoscale.policies.filter((p) => p.name !== n)}})
+      this.ctx.store.setService({...service, autoscale: {...autoscale, policies: autoscale.policies.filter((p) => p !== policy)}})
       await this.ctx.store.flush()
       return {status: 'success', name: n}
     })
@@ -117,11 +116,11 @@ export class AutoscaleOperations {
     return service
   }
 
-  private policy(user: UserRecord, serviceUuid: string, name: string): NonNullable<ServiceRecord['autoscale']>['policies'][number] {
+  private policy(user: UserRecord, serviceUuid: string, name: string): {service: ServiceRecord; policy: AutoscaleStepPolicy} {
     const service = this.configured(user, {body: {uuid: serviceUuid}, uuid: serviceUuid})
     const policy = service.autoscale?.policies.find((p) => p.name === name.toLowerCase())
     if (!policy) throw notFound(`policy '${name}' of service '${service.name}'`)
-    return policy
+    return {service, policy}
   }
 
   private present(service: ServiceRecord): AutoscaleConfig {

@@ -41,16 +41,18 @@ interface Group {
   cpu: Map<string, {at: number; ms: number}>
   /** Clones being drained and deleted (no longer part of the group's size). */
   retiring: Set<string>
-  busy: boolean
+  /** The decision in progress: the next waits for it, and so does a reset. */
+  deciding?: Promise<void>
   /** The last problem logged, so that a clone that cannot be made is not logged every tick. */
   problem?: string
 }
 
 export class Autoscaler {
   private readonly groups = new Map<string, Group>()
-  private readonly pending = new Set<Promise<void>>()
+  /** Deletions of clones in progress (drains are not waited for: the runtime's shutdown ends them). */
+  private readonly removals = new Set<Promise<void>>()
   private timer: NodeJS.Timeout | undefined
-  private ticking = false
+  private ticking: Promise<void> | undefined
   private closed = false
 
   constructor(private readonly options: AutoscalerOptions) {}
@@ -80,14 +82,19 @@ export class Autoscaler {
    * most the cool-down); with `startMaster`, a stopped master is started (DELETE /services/autoscale).
    */
   async reset(service: ServiceRecord, options: {startMaster: boolean}): Promise<void> {
-    const config = service.autoscale
-    if (!config) return
+    const group = this.groupOf(service.uuid)
+    await group.deciding
+    return this.resetNow(service, group, options)
+  }
+
+  private async resetNow(service: ServiceRecord, group: Group, options: {startMaster: boolean}): Promise<void> {
     const {store, runtime} = this.options
     const current = store.service(service.uuid) ?? service
+    const config = current.autoscale
+    if (!config) return
     const {autoscale: _dropped, ...rest} = current
     store.setService(rest)
     await store.flush()
-    const group = this.groupOf(service.uuid)
     for (const clone of this.clonesOf(service.uuid, config.master)) this.retire(group, clone, config.cooldown_time_ms)
     this.schedule()
     const master = store.instance(config.master)
@@ -103,12 +110,18 @@ export class Autoscaler {
     if (service?.autoscale?.master === record.uuid) await this.reset(service, {startMaster: false})
   }
 
-  /** Stops deciding; drains in progress end without deleting (the next start finishes them). */
+  /**
+   * Stops deciding (after the tick in progress) and waits for deletions in progress. Clones still
+   * draining are not deleted: the platform's shutdown stops them; after the next start they are
+   * members of their group again (scaled in if it does not need them), or deleted by `restore` when
+   * their configuration is gone.
+   */
   async close(): Promise<void> {
     this.closed = true
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
-    await Promise.allSettled([...this.pending])
+    await this.ticking
+    await Promise.allSettled([...this.removals])
   }
 
   // ----
@@ -118,7 +131,7 @@ export class Autoscaler {
     if (this.closed) return
     const wanted = this.options.store.listServices().some((s) => s.autoscale)
     if (wanted && !this.timer) {
-      this.timer = setInterval(() => void this.tick(), this.options.tickMs ?? DEFAULT_TICK_MS)
+      this.timer = setInterval(() => this.tick(), this.options.tickMs ?? DEFAULT_TICK_MS)
       this.timer.unref()
     } else if (!wanted && this.timer) {
       clearInterval(this.timer)
@@ -126,30 +139,31 @@ export class Autoscaler {
     }
   }
 
-  private async tick(): Promise<void> {
+  private tick(): void {
     if (this.ticking || this.closed) return
-    this.ticking = true
-    try {
-      for (const service of this.options.store.listServices()) {
-        const config = service.autoscale
-        if (!config) continue
-        const group = this.groupOf(service.uuid)
-        if (group.busy) continue
-        group.busy = true
-        await this.evaluate(service, config, group)
-          .catch((error: Error) => this.options.log(`autoscale: service ${service.name}: ${error.message}`))
-          .finally(() => {
-            group.busy = false
-          })
-      }
-    } finally {
-      this.ticking = false
+    this.ticking = this.decide().finally(() => {
+      this.ticking = undefined
+    })
+  }
+
+  private async decide(): Promise<void> {
+    for (const service of this.options.store.listServices()) {
+      const config = service.autoscale
+      if (!config || this.closed) continue
+      const group = this.groupOf(service.uuid)
+      if (group.deciding) continue
+      group.deciding = this.evaluate(service, config, group)
+        .catch((error: Error) => this.options.log(`autoscale: service ${service.name}: ${error.message}`))
+        .finally(() => {
+          group.deciding = undefined
+        })
+      await group.deciding
     }
   }
 
   private async evaluate(service: ServiceRecord, config: AutoscaleRecord, group: Group): Promise<void> {
     const master = this.options.store.instance(config.master)
-    if (!master || master.service_uuid !== service.uuid) return this.reset(service, {startMaster: false})
+    if (!master || master.service_uuid !== service.uuid) return this.resetNow(service, group, {startMaster: false})
     const clones = this.clonesOf(service.uuid, master.uuid).filter((c) => !group.retiring.has(c.uuid))
     // A clone stopped for good (its boot failed, it exited, a user stopped it) is replaced, not kept.
     const failed = clones.filter((c) => c.state === 'stopped' && c.desired === 'stopped')
@@ -217,6 +231,8 @@ export class Autoscaler {
     await store.flush()
     runtime.refreshNames(user.uuid)
     group.problem = undefined
+    // Closed meanwhile: the records stay, and the next start brings them up like any instance.
+    if (this.closed) return
     for (const clone of made) {
       runtime.start(clone.uuid).catch((error: Error) => this.options.log(`autoscale: clone ${clone.name} did not start: ${error.message}`))
     }
@@ -233,19 +249,17 @@ export class Autoscaler {
   private retire(group: Group, clone: InstanceRecord, drainMs: number): void {
     if (group.retiring.has(clone.uuid)) return
     group.retiring.add(clone.uuid)
-    const work = (async () => {
+    void (async () => {
       // A user stop is the one that drains: no new connections, open ones may finish.
       if (clone.state !== 'stopped') await this.options.runtime.stop(clone.uuid, {force: false, drainTimeoutMs: drainMs, reason: 'user'})
-      if (this.closed) return
       const current = this.options.store.instance(clone.uuid)
-      if (current) await this.options.remove(current)
+      if (this.closed || !current) return
+      const removal = this.options.remove(current)
+      this.removals.add(removal)
+      await removal.finally(() => this.removals.delete(removal))
     })()
       .catch((error: Error) => this.options.log(`autoscale: removing clone ${clone.name} failed: ${error.message}`))
-      .finally(() => {
-        group.retiring.delete(clone.uuid)
-        this.pending.delete(work)
-      })
-    this.pending.add(work)
+      .finally(() => group.retiring.delete(clone.uuid))
   }
 
   private clonesOf(serviceUuid: string, masterUuid: string): InstanceRecord[] {
@@ -254,7 +268,7 @@ export class Autoscaler {
 
   private groupOf(serviceUuid: string): Group {
     let group = this.groups.get(serviceUuid)
-    if (!group) this.groups.set(serviceUuid, (group = {lastScaleAt: Date.now(), cpu: new Map(), retiring: new Set(), busy: false}))
+    if (!group) this.groups.set(serviceUuid, (group = {lastScaleAt: Date.now(), cpu: new Map(), retiring: new Set()}))
     return group
   }
 

@@ -4,8 +4,10 @@
 // the autoscaler read them here.
 //
 // CPU time adds up over the instance's starts: a run's last reading is kept when the next run (a new
-// pid) or a stop is seen. What a process used after its last reading is not counted — readings happen
-// when someone asks (GET /instances/metrics, the autoscaler's ticks), never on a timer of their own.
+// pid) or a stop is seen. Readings happen when someone asks (GET /instances/metrics, the autoscaler's
+// ticks) and when the instance changes state (the daemon reads as it leaves running, while its
+// processes still exist), never on a timer of their own: what a process used after its last reading
+// (its shutdown, or up to a crash) is not counted.
 import type {InstanceRecord} from '../types.js'
 import {treeUsage} from './process-tree.js'
 import type {TrafficMeter} from './traffic.js'
