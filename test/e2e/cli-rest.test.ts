@@ -1,7 +1,7 @@
 // The CLI-side workflows against the real embedded platform (real processes, real sockets): the
 // rolling update of `instance create`, `--wait-for-image`, `service logs`, `image list`'s USED BY,
-// `purge`, and the local row of `metro list --status`. Endpoints the platform does not serve yet
-// (metrics, autoscale, DELETE /images, volumes, certificates) are covered by the nock contract tests.
+// `purge`, and the local row of `metro list --status`. Metrics, autoscale, DELETE /images and the
+// rollout under load are in scaling.test.ts, volumes in volumes.test.ts.
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import fs from 'node:fs'

@@ -149,12 +149,16 @@ export class InstanceSupervisor {
     if (!record || !['running', 'standby', 'starting'].includes(this.current)) throw this.notRunning()
     this.connections.opened()
     this.watch?.opened()
+    const held = this.current !== 'running'
+    if (held) this.connections.queued += 1
     try {
       if (this.current === 'standby') this.dispatch({type: 'wake'})
       await this.untilRunning()
     } catch (error) {
       this.close()
       throw error
+    } finally {
+      if (held) this.connections.queued -= 1
     }
     return {host: record.backend_ip, port: backendPort(port)}
   }
