@@ -45,7 +45,11 @@ async function connectionRate(uid: number, host: string, port: number): Promise<
 }
 
 async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('run as root: isolation needs per-user uids and nft')
+  if (process.getuid?.() !== 0) {
+    // Not a failure of `npm run bench`: without root there are no per-user uids to measure.
+    console.log('bench:isolation skipped: run as root (isolation needs per-user uids and nft)')
+    return
+  }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-bench-isolation-'))
   const block = await claimUidBlock(dataDir)
   const firewall = await LoopbackFirewall.install(block)

@@ -1,5 +1,6 @@
 // Shapes of the Unikraft Cloud REST API v1 objects, after the Go SDK's JSON tags
 // (../shared/reference/ukc-cli-api.md §2). Optional where the API omits them.
+// Longer than ~350 lines: every API shape in one file, to be read side by side with the reference.
 
 export type InstanceState = 'stopped' | 'starting' | 'running' | 'draining' | 'stopping' | 'standby' | 'template'
 export type RestartPolicy = 'never' | 'always' | 'on-failure'

@@ -11,6 +11,7 @@ import {INFO_FILE, type PlatformInfo} from '../local/info.js'
 import {selfIdentity} from '../local/liveness.js'
 import {assertInstanceAccess} from './instance-access.js'
 import {isolateTenants} from './isolation/index.js'
+import {InstanceMeters, TrafficMeter} from './metrics/index.js'
 import {Runtime} from './runtime/index.js'
 import {killStaleProcess} from './runtime/stale-process.js'
 import {Store, USER_NAME, writeFileDurably} from './store/index.js'
@@ -35,6 +36,8 @@ export interface PlatformOptions {
   volumeBackend?: 'auto' | VolumeBackend
   /** The machine-wide uid registry (default /var/lib/ukc/uid-blocks; tests of the registry use their own). */
   uidRegistry?: string
+  /** How often the autoscaler decides (default 500 ms; tests shorten it). */
+  autoscaleTickMs?: number
 }
 
 export interface RunningPlatform {
@@ -109,17 +112,31 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
 
     const ca = await CertificateAuthority.loadOrCreate(dataDir, {domain: DEFAULTS.domain})
     let onStopped = (_uuid: string): void => {}
+    const traffic = new TrafficMeter()
+    const meters = new InstanceMeters({
+      connections: (uuid) => runtime.connectionStats(uuid),
+      gatewayLoad: (uuid) => gateway.load(uuid),
+      gatewayRequests: (uuid) => gateway.requests(uuid),
+      traffic,
+    })
     const runtime = new Runtime({
       dataDir,
       log,
       get: (uuid) => store.instance(uuid),
       list: () => store.listInstances(),
       user: (uuid) => store.user(uuid),
-      update: (uuid, patch) => store.updateInstance(uuid, patch),
+      update: (uuid, patch) => {
+        // An instance leaving a state (e.g. running → standby or draining) still has its processes:
+        // read their CPU time now, so that the run's total is kept (metrics/instance-meters.ts).
+        const record = store.instance(uuid)
+        if (record && patch.state !== undefined && patch.state !== record.state) meters.cpuMs(record)
+        return store.updateInstance(uuid, patch)
+      },
       onStopped: (uuid) => onStopped(uuid),
       mountVolumes: (record, runAs) => instanceVolumes.mount(record, runAs),
       uids: isolation.uids,
       firewall: isolation.firewall,
+      traffic,
     })
     closers.push(() => runtime.shutdown())
     for (const user of store.listUsers()) runtime.refreshNames(user.uuid)
@@ -152,6 +169,8 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
       domain: DEFAULTS.domain,
       log,
       issueCertificate: (fqdn) => ca.mint(fqdn),
+      meters,
+      autoscaleTickMs: options.autoscaleTickMs,
       publish: async (ports) => {
         for (const port of ports) await gateway.ensurePort(port)
         if (info && ports.length > 0) {
@@ -182,8 +201,10 @@ export async function runPlatform(options: PlatformOptions): Promise<RunningPlat
     closers.push(() => fs.rmSync(path.join(dataDir, INFO_FILE), {force: true}))
     log(`platform up: API ${info.url}, gateway ${JSON.stringify(info.gateway.ports)}, users ${info.users.map((u) => u.name).join(', ')}`)
 
-    // Bring back what should run (after a stop, a crash or kill -9), on volumes that exist.
+    // Bring back what should run (after a stop, a crash or kill -9), on volumes that exist; clones
+    // whose autoscale configuration is gone go first.
     await api.router.volumes.restore()
+    await api.router.autoscaler.restore()
     api.router.instances.restore()
 
     let closing: Promise<void> | undefined

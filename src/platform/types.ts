@@ -1,9 +1,11 @@
 // Contracts between the platform's parts. The API (api/, store/) owns the records; the runtime
 // (runtime/, network/, scaler/) runs them; the gateway (gateway/, tls/) routes public traffic.
 // Change a contract only together with every side that uses it.
-import type {Handler, InstanceState, RestartPolicy, ScaleToZero, ServicePort} from '../api/types.js'
+import type net from 'node:net'
 
-export type {Handler, InstanceState, RestartPolicy, ScaleToZero, ServicePort}
+import type {AutoscaleStepPolicy, Handler, InstanceState, RestartPolicy, ScaleToZero, ServicePort} from '../api/types.js'
+
+export type {AutoscaleStepPolicy, Handler, InstanceState, RestartPolicy, ScaleToZero, ServicePort}
 
 /** A local user: one token, one private network. */
 export interface UserRecord {
@@ -52,6 +54,8 @@ export interface InstanceRecord {
   exit_code?: number
   boot_time_us?: number
   pid?: number
+  /** Set on instances autoscale made: the UUID of the master they are a clone of. */
+  clone_of?: string
 }
 
 /** A volume attached to an instance: mounted at `at` (an absolute path inside the instance). */
@@ -97,6 +101,8 @@ export interface ServiceRecord {
    * an entry get the platform CA's leaf. Absent in state files written before certificates existed.
    */
   certificates?: Record<string, string>
+  /** The service's autoscale configuration (POST /services/autoscale); absent when not configured. */
+  autoscale?: AutoscaleRecord
 }
 
 /**
@@ -126,6 +132,17 @@ export interface CertificateMaterial {
   key: string
 }
 
+/** What `POST /services/autoscale` configured (autoscale/ runs it; the group is the master and its clones). */
+export interface AutoscaleRecord {
+  /** UUID of the master instance (attached to the service; never removed by autoscale). */
+  master: string
+  min_size: number
+  max_size: number
+  warmup_time_ms: number
+  cooldown_time_ms: number
+  policies: AutoscaleStepPolicy[]
+}
+
 /** Where a connection for an instance goes once the instance is ready. */
 export interface BackendAddress {
   host: string
@@ -143,6 +160,11 @@ export interface ConnectionTracker {
   activity(instanceUuid: string): void
   /** One of the instance's connections ended. */
   close(instanceUuid: string): void
+  /**
+   * `socket` is connected to the instance's process (what the platform wrote to it the instance
+   * received; what it read the instance sent): its bytes count in the instance's metrics.
+   */
+  meter?(instanceUuid: string, socket: net.Socket): void
 }
 
 /** What the gateway needs to route one public FQDN. */

@@ -1,7 +1,7 @@
 // The CLI-side workflows against the real embedded platform (real processes, real sockets): the
 // rolling update of `instance create`, `--wait-for-image`, `service logs`, `image list`'s USED BY,
-// `purge`, and the local row of `metro list --status`. Endpoints the platform does not serve yet
-// (metrics, autoscale, DELETE /images, volumes, certificates) are covered by the nock contract tests.
+// `purge` (instances, services, volumes, certificates), and the local row of `metro list --status`. Metrics, autoscale, DELETE /images and the
+// rollout under load are in scaling.test.ts, volumes in volumes.test.ts.
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import fs from 'node:fs'
@@ -11,6 +11,7 @@ import {after, before, describe, it} from 'node:test'
 import type {Instance, ServiceGroup} from '../../src/api/types.js'
 import {metroRows, probeRows} from '../../src/cli/index.js'
 import {readPlatformInfo} from '../../src/local/index.js'
+import {TestPki} from '../platform/certificate-chains.js'
 import {Cli, ROOT, type Started, buildIfStale, until, viaGateway} from './platform-harness.js'
 
 describe('CLI workflows on the embedded platform', () => {
@@ -86,15 +87,29 @@ describe('CLI workflows on the embedded platform', () => {
     assert.equal(typeof local.latency_ms, 'number')
   })
 
-  it('purges everything of a user (instances, then services; this platform has no volume or certificate endpoints yet)', async () => {
+  it('purges everything of a user: instances, then services, volumes and certificates', async () => {
     const bob = await cli.json(['instance', 'create', '--name', 'bobs', '--start', 'ukc/hello'], {as: 'bob'})
     assert.equal((bob as Instance[]).length, 1)
+    const volume = await cli.run(['volume', 'create', '--name', 'alices-data', '--size', '4Mi'], {as: 'alice'})
+    assert.equal(volume.code, 0, volume.stderr)
+    const pki = await TestPki.create()
+    const leaf = await pki.leaf({cn: 'purge.example.test', names: ['purge.example.test']})
+    const chain = path.join(cli.dir, 'purge-chain.pem')
+    const key = path.join(cli.dir, 'purge-key.pem')
+    fs.writeFileSync(chain, leaf.chain, {mode: 0o600})
+    fs.writeFileSync(key, leaf.key, {mode: 0o600})
+    const cert = await cli.run(['cert', 'create', '--name', 'alices-cert', '--cn', 'purge.example.test', '--chain', chain, '--pkey', key], {as: 'alice'})
+    assert.equal(cert.code, 0, cert.stderr)
     const purge = await cli.run(['purge', '--yes'], {as: 'alice'})
     assert.equal(purge.code, 0, purge.stderr)
     assert.match(purge.stdout, /^METRO\s+KIND\s+NAME\s+UUID$/m)
     assert.match(purge.stdout, /^local\s+service\s+shop\s/m)
+    assert.match(purge.stdout, /^local\s+volume\s+alices-data\s/m)
+    assert.match(purge.stdout, /^local\s+certificate\s+alices-cert\s/m)
     assert.deepEqual(await instances(), [])
     assert.deepEqual(await cli.json<ServiceGroup[]>(['service', 'list'], {as: 'alice'}), [])
+    assert.deepEqual(await cli.json<unknown[]>(['volume', 'list'], {as: 'alice'}), [])
+    assert.deepEqual(await cli.json<unknown[]>(['cert', 'list'], {as: 'alice'}), [])
     // Another user's things are not touched.
     assert.deepEqual((await cli.json<Instance[]>(['instance', 'list'], {as: 'bob'})).map((i) => i.name), ['bobs'])
   })

@@ -7,10 +7,11 @@ import os from 'node:os'
 import path from 'node:path'
 
 import type {Image, InstanceState} from '../../src/api/types.js'
-import {ApiServer, type InstanceRuntime} from '../../src/platform/api/index.js'
+import {ApiServer, type InstanceMeterReader, type InstanceRuntime} from '../../src/platform/api/index.js'
+import type {MeterReading} from '../../src/platform/metrics/index.js'
 import {Store} from '../../src/platform/store/index.js'
 import {CertificateAuthority} from '../../src/platform/tls/index.js'
-import type {UserRecord} from '../../src/platform/types.js'
+import type {InstanceRecord, UserRecord} from '../../src/platform/types.js'
 import {VolumeStorage} from '../../src/platform/volumes/index.js'
 
 const IMAGES: Array<Image & {ports: number[]}> = [
@@ -64,6 +65,29 @@ export class FakeRuntime implements InstanceRuntime {
   refreshNames(): void {}
 }
 
+/** Measurements the tests set: in-flight counts per instance (the autoscaler's inflight_reqs), CPU time. */
+export class FakeMeters implements InstanceMeterReader {
+  readonly inflightOf = new Map<string, number>()
+  readonly cpuOf = new Map<string, number>()
+  readonly forgotten: string[] = []
+
+  read(record: InstanceRecord): MeterReading {
+    return {cpu_time_ms: this.cpuMs(record), rss_bytes: 0, rx_bytes: 0, tx_bytes: 0, nconns: 0, nreqs: this.inflight(record.uuid), nqueued: 0, ntotal: 0}
+  }
+
+  cpuMs(record: InstanceRecord): number {
+    return this.cpuOf.get(record.uuid) ?? 0
+  }
+
+  inflight(uuid: string): number {
+    return this.inflightOf.get(uuid) ?? 0
+  }
+
+  forget(uuid: string): void {
+    this.forgotten.push(uuid)
+  }
+}
+
 export interface Reply {
   status: number
   body: {status: string; message?: string; data?: Record<string, Array<Record<string, unknown>>>}
@@ -73,6 +97,7 @@ export class ApiFixture {
   readonly dir: string
   readonly store: Store
   readonly runtime: FakeRuntime
+  readonly meters = new FakeMeters()
   readonly server: ApiServer
   readonly volumes: VolumeStorage
   readonly published: number[] = []
@@ -91,6 +116,8 @@ export class ApiFixture {
         store: this.store,
         runtime: this.runtime,
         volumes: this.volumes,
+        meters: this.meters,
+        autoscaleTickMs: 10,
         domain: 'local.localhost',
         log: (line) => this.logs.push(line),
         publish: async (ports) => {

@@ -1,8 +1,9 @@
 // What the API needs from the rest of the platform. The runtime (helper C's Runtime) satisfies
 // InstanceRuntime structurally; tests pass a fake.
 import type {Image, InstanceState} from '../../api/types.js'
+import type {MeterReading} from '../metrics/index.js'
 import type {Store} from '../store/index.js'
-import type {CertificateMaterial, Logger} from '../types.js'
+import type {CertificateMaterial, InstanceRecord, Logger} from '../types.js'
 
 export interface ResolvedImage {
   ports: number[]
@@ -32,10 +33,24 @@ export interface VolumeBacking {
   destroy(uuid: string): Promise<void>
 }
 
+/** What the platform measures of instances (metrics/InstanceMeters): the metrics endpoint and the autoscaler read it. */
+export interface InstanceMeterReader {
+  read(record: InstanceRecord): MeterReading
+  /** CPU time over the instance's runs, in ms. */
+  cpuMs(record: InstanceRecord): number
+  /** Connections and requests the gateway has in flight on the instance. */
+  inflight(uuid: string): number
+  /** The instance is deleted. */
+  forget(uuid: string): void
+}
+
 export interface ApiContext {
   store: Store
   runtime: InstanceRuntime
   volumes: VolumeBacking
+  meters: InstanceMeterReader
+  /** How often the autoscaler decides (default autoscale's DEFAULT_TICK_MS; tests shorten it). */
+  autoscaleTickMs?: number
   /** Metro domain, e.g. `local.localhost`. */
   domain: string
   log: Logger

@@ -11,6 +11,7 @@ import {presentInstance} from './present.js'
 import {type RefEntry, lookup, refEntries} from './refs.js'
 import {extraPorts, prepareService, releaseIfOrphan} from './services.js'
 import type {VolumeOperations} from './volumes.js'
+import type {Autoscaler} from '../autoscale/index.js'
 
 const KEY = 'instances'
 const STATES = ['stopped', 'starting', 'running', 'draining', 'stopping', 'standby'] as const
@@ -22,6 +23,7 @@ export class InstanceOperations {
   constructor(
     private readonly ctx: ApiContext,
     private readonly volumes: VolumeOperations,
+    private readonly autoscale: Pick<Autoscaler, 'instanceRemoved'>,
   ) {}
 
   // ---- create
@@ -113,13 +115,16 @@ export class InstanceOperations {
 
   /**
    * Stops the process, forgets the record, takes an implicit service with its last instance and the
-   * volumes made with it (unless detached since); the others are unmounted and stay.
+   * volumes made with it (unless detached since); the others are unmounted and stay. An autoscale
+   * master takes its service's autoscale configuration with it (its clones are drained and deleted).
    */
   remove(record: InstanceRecord): Promise<void> {
     let pending = this.deleting.get(record.uuid)
     if (!pending) {
       pending = (async () => {
+        await this.autoscale.instanceRemoved(record)
         await this.ctx.runtime.remove(record.uuid)
+        this.ctx.meters.forget(record.uuid)
         this.ctx.store.removeInstance(record.uuid)
         releaseIfOrphan(this.ctx, record.service_uuid)
         const volumeWork = this.volumes.dropWithInstance(record)

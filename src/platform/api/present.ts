@@ -64,7 +64,7 @@ export function presentService(ctx: ApiContext, record: ServiceRecord): ServiceG
     name: record.name,
     created_at: record.created_at,
     persistent: record.persistent,
-    autoscale: false,
+    autoscale: record.autoscale !== undefined,
     soft_limit: record.soft_limit,
     hard_limit: record.hard_limit,
     services: record.services,

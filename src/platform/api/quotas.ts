@@ -12,7 +12,8 @@ export const LIMITS = {
   min_volume_mb: 1,
   max_volume_mb: 1024,
   min_autoscale_size: 1,
-  max_autoscale_size: 1,
+  /** Autoscale is on for local accounts (1/1 would mean off): a group of up to 16 instances. */
+  max_autoscale_size: 16,
 } as const
 
 export const HARD = {

@@ -101,6 +101,7 @@ export class ApiServer {
   }
 
   async close(): Promise<void> {
+    await this.router.close()
     const server = this.server
     if (!server) return
     this.server = undefined

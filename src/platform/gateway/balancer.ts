@@ -1,5 +1,7 @@
 // Least-connections across a service's instances, counting what the gateway itself has in flight
 // (connections in TCP mode, requests in HTTP mode), with the service's soft and hard limits.
+import type net from 'node:net'
+
 import type {BackendAddress, ConnectionTracker, GatewayRoute, InstanceState} from '../types.js'
 
 /** Why the gateway could not hand a connection to an instance. */
@@ -18,6 +20,9 @@ export class GatewayRefusal extends Error {
 /** How often at most a connection reports activity to the tracker (it only needs to beat the cooldown). */
 const ACTIVITY_INTERVAL_MS = 100
 
+/** What a lease holds: an HTTP request (HTTP mode) or a connection (TCP mode, upgrades). */
+export type LeaseKind = 'request' | 'connection'
+
 /** One connection or request held on an instance; release it exactly once when it ends. */
 export class InstanceLease {
   private lastActivity = 0
@@ -27,7 +32,13 @@ export class InstanceLease {
     private readonly balancer: Balancer,
     readonly uuid: string,
     readonly backend: BackendAddress,
+    readonly kind: LeaseKind,
   ) {}
+
+  /** `socket` goes to the instance: its bytes count in the instance's metrics. */
+  meter(socket: net.Socket): void {
+    this.balancer.tracker.meter?.(this.uuid, socket)
+  }
 
   /** Bytes moved: tell the tracker, at most every ACTIVITY_INTERVAL_MS. */
   activity(): void {
@@ -40,7 +51,7 @@ export class InstanceLease {
   release(): void {
     if (this.released) return
     this.released = true
-    this.balancer.end(this.uuid, true)
+    this.balancer.end(this.uuid, true, this.kind)
   }
 }
 
@@ -48,6 +59,8 @@ const LIVE: ReadonlySet<InstanceState> = new Set(['running', 'starting'])
 
 export class Balancer {
   private readonly inFlight = new Map<string, number>()
+  /** The part of inFlight that is HTTP requests (the metrics' nreqs). */
+  private readonly requestsInFlight = new Map<string, number>()
   /** Rotates the starting point among equally loaded instances, so sequential requests spread. */
   private turn = 0
 
@@ -58,11 +71,16 @@ export class Balancer {
     return this.inFlight.get(uuid) ?? 0
   }
 
+  /** HTTP requests in flight on an instance (part of `load`). */
+  requests(uuid: string): number {
+    return this.requestsInFlight.get(uuid) ?? 0
+  }
+
   /**
    * Picks an instance of `route`, opens a connection on it through the tracker (which may hold while a
    * standby instance wakes) and returns the lease. Another instance is tried when the tracker refuses one.
    */
-  async acquire(route: GatewayRoute, destinationPort: number): Promise<InstanceLease> {
+  async acquire(route: GatewayRoute, destinationPort: number, kind: LeaseKind = 'connection'): Promise<InstanceLease> {
     // Only a refused open needs the set of instances tried; the common path allocates none.
     let refused: Set<string> | undefined
     let lastError: unknown
@@ -75,11 +93,12 @@ export class Balancer {
           : new GatewayRefusal('no-service', 'no instance can take connections')
       }
       this.inFlight.set(uuid, this.load(uuid) + 1)
+      if (kind === 'request') this.requestsInFlight.set(uuid, this.requests(uuid) + 1)
       try {
         const backend = await this.tracker.open(uuid, destinationPort, 'public')
-        return new InstanceLease(this, uuid, backend)
+        return new InstanceLease(this, uuid, backend, kind)
       } catch (error) {
-        this.end(uuid, false)
+        this.end(uuid, false, kind)
         lastError = error
         refused ??= new Set()
         refused.add(uuid)
@@ -88,10 +107,15 @@ export class Balancer {
   }
 
   /** Called by InstanceLease.release and for opens the tracker refused (then without tracker.close). */
-  end(uuid: string, opened: boolean): void {
+  end(uuid: string, opened: boolean, kind: LeaseKind): void {
     const load = this.load(uuid) - 1
     if (load > 0) this.inFlight.set(uuid, load)
     else this.inFlight.delete(uuid)
+    if (kind === 'request') {
+      const requests = this.requests(uuid) - 1
+      if (requests > 0) this.requestsInFlight.set(uuid, requests)
+      else this.requestsInFlight.delete(uuid)
+    }
     if (opened) this.tracker.close(uuid)
   }
 

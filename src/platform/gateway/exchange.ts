@@ -36,7 +36,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   private send(): void {
     const {req, request} = this
-    this.pools.for(this.lease.backend).dispatch(
+    this.pools.for(this.lease).dispatch(
       {path: req.url ?? '/', method: req.method ?? 'GET', headers: request.headers, body: request.hasBody ? req : null},
       this,
     )

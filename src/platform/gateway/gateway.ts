@@ -37,7 +37,7 @@ const DROP_LOG_INTERVAL_MS = 60_000
 
 export class Gateway {
   private readonly balancer: Balancer
-  private readonly pools = new BackendPools()
+  private readonly pools: BackendPools
   private readonly limits: GatewayLimits
   private readonly certificates: SniCertificates
   /** Certificate options of every listener, set by start(). */
@@ -51,6 +51,7 @@ export class Gateway {
 
   constructor(private readonly options: GatewayOptions) {
     this.balancer = new Balancer(options.tracker)
+    this.pools = new BackendPools(options.tracker)
     this.limits = {...DEFAULT_LIMITS, ...options.limits}
     const {ca, domain, routes, log, userCertificate} = options
     this.certificates = new SniCertificates({ca, domain, routes, log, userCertificate})
@@ -96,6 +97,11 @@ export class Gateway {
   /** In-flight connections/requests the gateway holds on an instance. */
   load(instanceUuid: string): number {
     return this.balancer.load(instanceUuid)
+  }
+
+  /** HTTP requests in flight on an instance (part of `load`; the rest are connections). */
+  requests(instanceUuid: string): number {
+    return this.balancer.requests(instanceUuid)
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@ import net from 'node:net'
 import type tls from 'node:tls'
 import type {GatewayRoute, Logger, RouteTable, ServicePort} from '../types.js'
 import type {BackendPools} from './backend-pools.js'
-import {type Balancer, GatewayRefusal, type InstanceLease} from './balancer.js'
+import {type Balancer, GatewayRefusal, type InstanceLease, type LeaseKind} from './balancer.js'
 import {Exchange} from './exchange.js'
 import {forwardedRequest, upgradeHead} from './forwarding.js'
 import {fqdnOf, hostWithPort, routeFor} from './host-name.js'
@@ -73,9 +73,9 @@ export class HttpFront {
     return {route, port, host}
   }
 
-  private async lease(route: GatewayRoute, port: ServicePort): Promise<InstanceLease | string> {
+  private async lease(route: GatewayRoute, port: ServicePort, kind: LeaseKind): Promise<InstanceLease | string> {
     try {
-      return await this.options.balancer.acquire(route, port.destination_port ?? port.port)
+      return await this.options.balancer.acquire(route, port.destination_port ?? port.port, kind)
     } catch (error) {
       if (error instanceof GatewayRefusal) return refusalText(error)
       throw error
@@ -83,7 +83,7 @@ export class HttpFront {
   }
 
   private async proxy(req: http.IncomingMessage, res: http.ServerResponse, route: GatewayRoute, port: ServicePort): Promise<void> {
-    const lease = await this.lease(route, port)
+    const lease = await this.lease(route, port, 'request')
     if (typeof lease === 'string') return answerHttp(res, 503, lease)
     if (res.destroyed) return lease.release()
     lease.activity()
@@ -91,10 +91,11 @@ export class HttpFront {
   }
 
   private async tunnel(req: http.IncomingMessage, socket: net.Socket, head: Buffer, route: GatewayRoute, port: ServicePort): Promise<void> {
-    const lease = await this.lease(route, port)
+    const lease = await this.lease(route, port, 'connection')
     if (typeof lease === 'string') return answerRaw(socket, 503, 'Service Unavailable', lease)
     if (socket.destroyed) return lease.release()
     const backend = net.connect({host: lease.backend.host, port: lease.backend.port, allowHalfOpen: true})
+    lease.meter(backend)
     backend.once('error', (error) => {
       this.options.log(`gateway: instance ${lease.uuid}: ${error.message}`)
       lease.release()

@@ -42,6 +42,7 @@ export class TcpFront {
     }
     if (socket.destroyed) return lease.release()
     const backend = net.connect({host: lease.backend.host, port: lease.backend.port, allowHalfOpen: true})
+    lease.meter(backend)
     backend.once('error', (error) => {
       this.options.log(`gateway: instance ${lease.uuid}: ${error.message}`)
       lease.release()

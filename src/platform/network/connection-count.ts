@@ -4,14 +4,23 @@
 
 export class ConnectionCount {
   private count = 0
+  private opens = 0
+  /** Connections held while the instance boots or wakes (counted in `open` too). */
+  queued = 0
   private readonly drainWaiters = new Set<() => void>()
 
   get open(): number {
     return this.count
   }
 
+  /** Connections and requests opened since the platform started (the metrics' ntotal). */
+  get total(): number {
+    return this.opens
+  }
+
   opened(): void {
     this.count += 1
+    this.opens += 1
   }
 
   /** One connection ended; never goes below zero. */

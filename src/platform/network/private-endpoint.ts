@@ -99,6 +99,7 @@ export class PrivateEndpoint {
           return
         }
         const upstream = net.connect({host: backend.host, port: backend.port, allowHalfOpen: true, noDelay: true})
+        tracker.meter?.(instanceUuid, upstream)
         this.sockets.add(upstream)
         upstream.on('close', () => this.sockets.delete(upstream))
         splice(client, upstream, {activity: () => tracker.activity(instanceUuid), closed: () => tracker.close(instanceUuid)})

@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {writeFileDurablySync} from '../store/durable-file.js'
 import {LaunchError} from './launch.js'
 import {
   BUNDLE_DIR,
@@ -32,7 +33,6 @@ export function projectRoot(): string {
 }
 
 export class BuiltinPrograms {
-  private sequence = 0
 
   /**
    * @param installDir the platform's programs directory
@@ -50,10 +50,7 @@ export class BuiltinPrograms {
     fs.chmodSync(this.installDir, 0o755)
     const file = path.join(this.installDir, bundleFileName(name))
     if (!sameContent(file, code)) {
-      const temp = `${file}.${process.pid}.${++this.sequence}.tmp`
-      fs.writeFileSync(temp, code, {mode: 0o644})
-      fs.chmodSync(temp, 0o644) // whatever the umask
-      fs.renameSync(temp, file)
+      writeFileDurablySync(file, code, 0o644)
     }
     return file
   }

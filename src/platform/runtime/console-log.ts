@@ -5,6 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 
+import {writeFileDurablySync} from '../store/durable-file.js'
 import {makeReadableFile, type RunAs} from './identity.js'
 
 export const CONSOLE_LOG_BYTES = 1024 * 1024
@@ -83,10 +84,7 @@ export class ConsoleLog {
       fs.closeSync(fd)
     }
     this.close()
-    const temp = `${this.file}.tmp`
-    fs.writeFileSync(temp, tail, {mode: 0o640})
-    makeReadableFile(this.reader, temp)
-    fs.renameSync(temp, this.file)
+    writeFileDurablySync(this.file, tail, 0o640, (temp) => makeReadableFile(this.reader, temp))
     this.start += drop
     this.size = keep
     fs.writeFileSync(this.startFile, String(this.start), {mode: 0o640})

@@ -3,6 +3,7 @@
 // event; `decide` (instance-transitions.ts) says where it leads and this class runs the effects.
 // It owns the instance's process, private endpoints, connection count, scale-to-zero watch,
 // restart timers and console log, and closes them all in `dispose`.
+// Longer than ~350 lines: the effects of every transition belong to the one owner of the state.
 import {ConnectionCount, InstanceEndpoints, type AddressAdmission} from '../network/index.js'
 import {StandbyWatch} from '../scaler/index.js'
 import type {BackendAddress, ConnectionTracker, InstanceRecord, Logger} from '../types.js'
@@ -149,12 +150,16 @@ export class InstanceSupervisor {
     if (!record || !['running', 'standby', 'starting'].includes(this.current)) throw this.notRunning()
     this.connections.opened()
     this.watch?.opened()
+    const held = this.current !== 'running'
+    if (held) this.connections.queued += 1
     try {
       if (this.current === 'standby') this.dispatch({type: 'wake'})
       await this.untilRunning()
     } catch (error) {
       this.close()
       throw error
+    } finally {
+      if (held) this.connections.queued -= 1
     }
     return {host: record.backend_ip, port: backendPort(port)}
   }

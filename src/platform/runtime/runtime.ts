@@ -3,6 +3,7 @@
 // the gateway call (dispatched to the instance's supervisor), and the users' `.internal` hosts files.
 import {EventEmitter} from 'node:events'
 import fs from 'node:fs'
+import type net from 'node:net'
 import path from 'node:path'
 
 import {NotFoundError} from '../../api/errors.js'
@@ -41,6 +42,8 @@ export interface RuntimeOptions {
   uids?: UidBlock
   /** The kernel's rules for the private network (as root, with nft): instances' addresses are admitted there. */
   firewall?: AddressAdmission
+  /** Counts the bytes of sockets to instances (`meter`), for their metrics. */
+  traffic?: {watch(instanceUuid: string, socket: net.Socket): void}
 }
 
 /** How long a graceful stop may take before the process group is killed. */
@@ -164,6 +167,12 @@ export class Runtime implements ConnectionTracker {
     return this.supervisors.get(uuid)?.connections.open ?? 0
   }
 
+  /** The instance's connection count for its metrics: open now, opened in all, held while it boots or wakes. */
+  connectionStats(uuid: string): {open: number; total: number; queued: number} {
+    const count = this.supervisors.get(uuid)?.connections
+    return {open: count?.open ?? 0, total: count?.total ?? 0, queued: count?.queued ?? 0}
+  }
+
   /** Rewrites the user's `<name>.internal` map (after create, delete, rename). */
   refreshNames(userUuid: string): void {
     const names = this.options
@@ -198,6 +207,10 @@ export class Runtime implements ConnectionTracker {
 
   close(instanceUuid: string): void {
     this.supervisors.get(instanceUuid)?.close()
+  }
+
+  meter(instanceUuid: string, socket: net.Socket): void {
+    this.options.traffic?.watch(instanceUuid, socket)
   }
 
   // ----

@@ -4,11 +4,17 @@
 import fs from 'node:fs'
 import path from 'node:path'
 
+let sequence = 0
+
+/** Unique per call, so that two writes of one file in the same process never share a temp file. */
 function tempOf(file: string): string {
-  return `${file}.${process.pid}.tmp`
+  return `${file}.${process.pid}.${++sequence}.tmp`
 }
 
-export async function writeFileDurably(file: string, content: string | Uint8Array, mode = 0o600): Promise<void> {
+/** Called with the temp file before it replaces the target: e.g. to hand it to the reader's uid. */
+export type BeforeReplace = (temp: string) => void
+
+export async function writeFileDurably(file: string, content: string | Uint8Array, mode = 0o600, beforeReplace?: BeforeReplace): Promise<void> {
   const temp = tempOf(file)
   const handle = await fs.promises.open(temp, 'w', mode)
   try {
@@ -19,6 +25,7 @@ export async function writeFileDurably(file: string, content: string | Uint8Arra
   } finally {
     await handle.close()
   }
+  beforeReplace?.(temp)
   await fs.promises.rename(temp, file)
   const dir = await fs.promises.open(path.dirname(file), 'r')
   try {
@@ -29,7 +36,7 @@ export async function writeFileDurably(file: string, content: string | Uint8Arra
 }
 
 /** The same, synchronously (for the few writers that run where awaiting is not possible). */
-export function writeFileDurablySync(file: string, content: string | Uint8Array, mode = 0o600): void {
+export function writeFileDurablySync(file: string, content: string | Uint8Array, mode = 0o600, beforeReplace?: BeforeReplace): void {
   const temp = tempOf(file)
   const fd = fs.openSync(temp, 'w', mode)
   try {
@@ -39,6 +46,7 @@ export function writeFileDurablySync(file: string, content: string | Uint8Array,
   } finally {
     fs.closeSync(fd)
   }
+  beforeReplace?.(temp)
   fs.renameSync(temp, file)
   const dir = fs.openSync(path.dirname(file), 'r')
   try {

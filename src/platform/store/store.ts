@@ -5,6 +5,8 @@
 // live in files of their own (record-files.ts), so that the state file that every start, stop and
 // state change rewrites stays small for every user, and holds no private key.
 // (Longer than most files: it is the one owner of every record kind and of their indexes.)
+// Longer than ~350 lines: one owner for every record kind's reads and changes, so that the
+// write-before-acknowledge rule lives in one class.
 import crypto from 'node:crypto'
 import path from 'node:path'
 

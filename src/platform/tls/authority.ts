@@ -4,6 +4,8 @@ import crypto from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import tls from 'node:tls'
+
+import {writeFileDurably} from '../store/durable-file.js'
 import {type Issuer, type PemPair, loadIssuer, newCa, signedLeaf} from './certificate.js'
 
 const CA_DAYS = 3650
@@ -138,8 +140,8 @@ export class CertificateAuthority {
     await fs.mkdir(dir, {recursive: true, mode: 0o700})
     const {pem, issuer} = await newCa(`ukc local platform CA ${crypto.randomBytes(4).toString('hex')}`, 'ukc local platform', CA_DAYS)
     // Key first: a ca.pem on disk means the pair is complete.
-    await writeAtomic(keyPath, pem.key, 0o600)
-    await writeAtomic(certPath, pem.cert, 0o644)
+    await writeFileDurably(keyPath, pem.key, 0o600)
+    await writeFileDurably(certPath, pem.cert, 0o644)
     return new CertificateAuthority(certPath, pem.cert, issuer, options)
   }
 }
@@ -160,20 +162,6 @@ async function readIfPresent(file: string): Promise<string | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error
   }
-}
-
-async function writeAtomic(file: string, content: string, mode: number): Promise<void> {
-  const temp = `${file}.${process.pid}.tmp`
-  const handle = await fs.open(temp, 'w', mode)
-  try {
-    await handle.writeFile(content)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  // The umask may have cleared bits of `mode` (or kept none off): set it exactly.
-  await fs.chmod(temp, mode)
-  await fs.rename(temp, file)
 }
 
 /** The names a leaf for `servername` carries: the metro wildcard for the metro domain's names. */
