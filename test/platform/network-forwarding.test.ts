@@ -153,6 +153,19 @@ describe('kernel forwarding of the private network', {skip: kernelIsolationSkip(
     await until('the kernel to forward the private IP', () => forwarded(ip, 9000))
     assert.equal(await connectAs(uidOf('bob'), ip, 9000), 'ECONNREFUSED', 'bob\u2019s uid')
     assert.equal(await connectAs(uidOf('alice'), ip, 9000), 'connected', 'alice\u2019s uid')
+    // The endpoints' rule, kept for forwarded connections: a source in another user's range is refused.
+    const fromAddress = (localAddress: string) =>
+      new Promise<string>((resolve) => {
+        net.connect({host: ip, port: 9000, localAddress})
+          .on('connect', function (this: net.Socket) {
+            this.destroy()
+            resolve('connected')
+          })
+          .on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
+      })
+    const bobsRange = `127.${16 + (platform.store.listUsers().find((u) => u.name === 'bob')?.index ?? 0)}.0.250`
+    assert.equal(await fromAddress(bobsRange), 'ECONNREFUSED', 'from bob\u2019s range')
+    assert.equal(await fromAddress(ip.replace(/\.\d+$/, '.250')), 'connected', 'from alice\u2019s range')
   })
 
   for (const stateful of [true, false]) {

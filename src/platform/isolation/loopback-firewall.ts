@@ -16,7 +16,10 @@
 // map element per port), so they go straight to the instance's own socket instead of through the
 // platform's user-space endpoint. The filter chain runs after NAT and sees the backend address: an
 // instance uid still needs (its uid, the backend IP) admitted, which only its own user's instances
-// have. Established connections keep their translation (conntrack) when the element goes.
+// have. Connections it forwarded skip the private endpoints' check of the source address, so the
+// chain `forwarded` makes it here: a source in another user's range is refused for any uid.
+// Established connections keep their translation (conntrack) when the element goes.
+import {networkRanges} from '../network/index.js'
 import type {UidBlock} from './uid-blocks.js'
 import {NftQueue, listNft, nftBinary, runNft} from './nft.js'
 
@@ -140,6 +143,13 @@ interface NftMapListing {
   nftables?: Array<{map?: {elem?: Array<[{elem?: {val?: {concat?: [string, number]}; counter?: {packets?: number}}} | undefined, unknown]>}}>
 }
 
+/** Per user network: its backends refuse sources in another user's ranges (the endpoints' rule, address-scope.ts). */
+function forwardedSourceRules(): string {
+  return networkRanges()
+    .map(({backends, foreign}) => `    ip daddr ${backends} ip saddr { ${foreign.join(', ')} } reject with tcp reset`)
+    .join('\n')
+}
+
 function forwardElement({from, to}: ForwardRoute): string {
   return `${from.host} . ${from.port} : ${to.host} . ${to.port}`
 }
@@ -166,7 +176,11 @@ function definition(table: string, block: UidBlock): string {
     type filter hook output priority filter; policy accept;
     ct state != new accept
     oif != "lo" accept
+    ct status dnat jump forwarded
     meta skuid ${block.first}-${block.last} jump instance
+  }
+  chain forwarded {
+${forwardedSourceRules()}
   }
   chain instance {
     meta skuid . ip daddr @admitted accept
