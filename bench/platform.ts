@@ -4,6 +4,8 @@
 //   gateway HTTPS req/s vs direct req/s            goal ratio ≥ 0.5 (node clients, keep-alive, both sides alike)
 //   daemon CPU time per gateway request (Linux)    no goal: unlike req/s it barely moves when other
 //                                                  processes compete for the CPUs
+//   private IP vs the instance's own socket         goal ratio ≥ 0.9 (bulk echo, pgbench -S; platform-private.ts)
+// `npm run bench:platform -- private` runs the private network's part alone.
 // Bounded: a fixed number of samples and a fixed duration per throughput run. Throughput: a warm-up
 // per side, then direct and gateway alternate ROUNDS times and the medians are compared; the same
 // comparison is printed again with a raw-socket client that costs almost nothing, where the instance
@@ -23,6 +25,7 @@ import {UkcClient, createInstance, deleteInstances, firstOrThrow, getInstances} 
 import type {Instance} from '../src/api/types.js'
 import {STATE_FILE} from '../src/platform/index.js'
 import {backendPort} from '../src/platform/runtime/index.js'
+import {privateNetworkLines} from './platform-private.js'
 
 const SAMPLES = 10
 const THROUGHPUT_MS = 2000
@@ -165,6 +168,8 @@ async function main(): Promise<void> {
   const client = new UkcClient({baseUrl: info.url, token: info.users[0].token, ca})
   const lines: string[] = []
   try {
+    lines.push(...(await privateNetworkLines(client, dataDir)))
+    if (process.argv[2] === 'private') return
     // ---- create → running
     const boots: number[] = []
     for (let i = 0; i < SAMPLES; i++) {
@@ -256,8 +261,8 @@ async function main(): Promise<void> {
   } finally {
     await stopPlatform(dataDir)
     fs.rmSync(dataDir, {recursive: true, force: true})
+    process.stdout.write(`${lines.join('\n')}\n`) // what was measured, also when a later part failed
   }
-  process.stdout.write(`${lines.join('\n')}\n`)
 }
 
 await main()

@@ -87,6 +87,41 @@ describe('the loopback firewall (nftables)', {skip: kernelIsolationSkip()}, () =
     assert.equal(await connectAs(outsider, '::1', portOf(v6Service)), 'connected')
   })
 
+  it('forwards new connections from a private address to a backend while asked, still only for the admitted uid', async () => {
+    const alice = block.first + 1
+    const bob = block.first + 2
+    const privateIp = `127.201.${crypto.randomInt(1, 255)}.${crypto.randomInt(1, 255)}`
+    // Clients that only connect reset their end: not an error of these servers.
+    const answer = (text: string) => (socket: net.Socket) => socket.on('error', () => {}).end(text)
+    const endpoint = await new Promise<net.Server>((resolve) => {
+      const server = net.createServer(answer('endpoint')).listen(0, privateIp, () => resolve(server))
+    })
+    const backend = await new Promise<net.Server>((resolve) => {
+      const server = net.createServer(answer('backend')).listen(0, admittedIp, () => resolve(server))
+    })
+    const read = (host: string, port: number) =>
+      new Promise<string>((resolve, reject) => {
+        let text = ''
+        net.connect({host, port}).setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve(text)).on('error', reject)
+      })
+    try {
+      const port = portOf(endpoint)
+      assert.equal(await read(privateIp, port), 'endpoint', 'not forwarded: the platform’s listener answers')
+      await firewall.forward('instance-f', [{from: {host: privateIp, port}, to: {host: admittedIp, port: portOf(backend)}}])
+      assert.equal(await read(privateIp, port), 'backend', 'forwarded by the kernel')
+      assert.equal(await firewall.forwardedTotal('instance-f'), 1, 'one connection forwarded')
+      await firewall.admit('instance-f', {uid: alice, addresses: [admittedIp]})
+      assert.equal(await connectAs(alice, privateIp, port), 'connected', 'the admitted uid, through the forward')
+      assert.equal(await connectAs(bob, privateIp, port), 'ECONNREFUSED', 'another uid: refused after the translation')
+      await firewall.unforward('instance-f')
+      assert.equal(await read(privateIp, port), 'endpoint', 'the listener answers again')
+      await firewall.revoke('instance-f')
+    } finally {
+      endpoint.close()
+      backend.close()
+    }
+  })
+
   it('replaces a stale table of the same block at install (a daemon killed with its table in place)', async () => {
     const alice = block.first + 1
     await firewall.admit('instance-a', {uid: alice, addresses: [admittedIp]})

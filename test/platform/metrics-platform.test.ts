@@ -33,7 +33,11 @@ describe('instance metrics on the platform', () => {
   let client: UkcClient
   let ca: string
 
+  const savedForwarding = process.env.UKC_KERNEL_FORWARDING
   before(async () => {
+    // Bytes are counted on the platform's own sockets: keep private connections on its endpoints
+    // (as root the kernel would forward them past the platform, uncounted; network-forwarding.test.ts).
+    process.env.UKC_KERNEL_FORWARDING = 'off'
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-metrics-platform-'))
     fs.chmodSync(dir, 0o755)
     platform = await runPlatform({dataDir: path.join(dir, 'data'), apiPort: 0, gatewayPort: 0, users: ['alice'], log: () => {}})
@@ -43,6 +47,8 @@ describe('instance metrics on the platform', () => {
   after(async () => {
     await platform.close()
     fs.rmSync(dir, {recursive: true, force: true})
+    if (savedForwarding === undefined) delete process.env.UKC_KERNEL_FORWARDING
+    else process.env.UKC_KERNEL_FORWARDING = savedForwarding
   })
 
   async function create(request: Parameters<typeof createInstance>[1]): Promise<Instance> {

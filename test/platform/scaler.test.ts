@@ -6,7 +6,7 @@ import net from 'node:net'
 import {after, before, describe, it} from 'node:test'
 
 import {StopReason} from '../../src/platform/runtime/index.js'
-import {StandbyWatch, type WatchClock} from '../../src/platform/scaler/index.js'
+import {FORWARDED_POLL_MS, StandbyWatch, type ForwardedReading, type WatchClock} from '../../src/platform/scaler/index.js'
 import type {ScaleToZero} from '../../src/platform/types.js'
 import type {UserRecord} from '../../src/platform/types.js'
 import {httpGet, RuntimeFixture} from './runtime-fixture.js'
@@ -178,6 +178,37 @@ describe('standby watch (manual clock)', () => {
     assert.equal(idle(), 0, 'bytes moved less than a cooldown ago')
     clock.advance(1)
     assert.equal(idle(), 1, 'silent for the cooldown: standby although the connection is open')
+  })
+
+  it('policy on with kernel-forwarded connections: busy while one is open or new ones came, standby after the cooldown', async () => {
+    const clock = new ManualClock()
+    let kernel: ForwardedReading = {open: 0, total: 0}
+    let idle = 0
+    const standby = new StandbyWatch({policy: {policy: 'on', cooldown_time_ms: COOLDOWN}, connections: () => 0, onIdle: () => (idle += 1), forwarded: async () => kernel, clock})
+    // The kernel is read asynchronously: let each reading settle before time moves on.
+    const advance = async (ms: number): Promise<void> => {
+      for (let passed = 0; passed < ms; passed += 10) {
+        clock.advance(10)
+        await new Promise(setImmediate)
+      }
+    }
+    standby.arm()
+    kernel = {open: 1, total: 1}
+    await advance(10 * COOLDOWN)
+    assert.equal(idle, 0, 'a forwarded connection is open')
+    kernel = {open: 0, total: 1}
+    await advance(COOLDOWN + FORWARDED_POLL_MS)
+    assert.equal(idle, 1, 'standby after the cooldown once it closed')
+
+    standby.arm()
+    kernel = {open: 0, total: 0}
+    for (let i = 0; i < 10; i++) {
+      await advance(COOLDOWN / 2)
+      kernel = {open: 0, total: kernel.total + 1} // a short connection came and went between two looks
+    }
+    assert.equal(idle, 1, 'new forwarded connections keep it running')
+    await advance(COOLDOWN + FORWARDED_POLL_MS)
+    assert.equal(idle, 2, 'standby once none came for the cooldown')
   })
 
   it('policy off never goes to standby; a disarmed watch decides nothing', () => {

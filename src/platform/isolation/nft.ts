@@ -2,7 +2,7 @@
 // transaction (all of it applies, or none). Commands that arrive while one runs are batched into the
 // next transaction; when a batch fails, each of its commands is retried alone so that only the caller
 // whose command is wrong sees the error.
-import {spawn} from 'node:child_process'
+import {execFile, spawn} from 'node:child_process'
 
 import {findBinary} from '../runtime/host-binaries.js'
 
@@ -25,6 +25,20 @@ export function runNft(binary: string, script: string): Promise<void> {
     })
     child.stdin.on('error', () => {}) // nft exited early: reported by `close`
     child.stdin.end(`${script}\n`)
+  })
+}
+
+/** Runs `nft -j <args>` (a listing) and resolves with its JSON output. */
+export function listNft(binary: string, args: string[]): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    execFile(binary, ['-j', ...args], {maxBuffer: 1 << 24}, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`nft: ${stderr.split('\n')[0] || error.message}`))
+      try {
+        resolve(JSON.parse(stdout))
+      } catch {
+        reject(new Error('nft: its JSON listing could not be read'))
+      }
+    })
   })
 }
 

@@ -38,6 +38,14 @@ function platformUser(): string {
   }
 }
 
+/**
+ * Kernel forwarding of the private network (on by default where the firewall is installed);
+ * `UKC_KERNEL_FORWARDING=off` keeps every private connection on the platform's endpoints.
+ */
+function kernelForwardingWanted(): boolean {
+  return !['off', '0', 'false', 'no'].includes((process.env.UKC_KERNEL_FORWARDING ?? '').toLowerCase())
+}
+
 const NOT_ISOLATED = 'files, processes and private addresses are not isolated between users'
 
 export async function isolateTenants(options: IsolationOptions): Promise<TenantIsolation> {
@@ -56,7 +64,7 @@ export async function isolateTenants(options: IsolationOptions): Promise<TenantI
   if (unusable) return none([`per-user instance uids cannot be used (${unusable}), so every user's instances run as nobody: ${NOT_ISOLATED}`])
   let firewall: LoopbackFirewall
   try {
-    firewall = await LoopbackFirewall.install(uids)
+    firewall = await LoopbackFirewall.install(uids, {forwarding: kernelForwardingWanted()})
   } catch (error) {
     const reason = (error as Error).message
     return {

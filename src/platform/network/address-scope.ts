@@ -22,3 +22,18 @@ export function mayConnect(source: string | undefined, index: number): boolean {
   const from = networkIndexOf(source)
   return from === undefined || from === index
 }
+
+/**
+ * The same rule for the kernel (nftables, isolation/loopback-firewall.ts), per user network: the
+ * range of its backends, and the source ranges refused there — every other user's private and
+ * backend range.
+ */
+export function networkRanges(): Array<{backends: string; foreign: string[]}> {
+  const range = (second: number): string => `127.${second}.0.0/16`
+  return Array.from({length: USERS}, (_, index) => ({
+    backends: range(BACKEND_BASE + index),
+    foreign: Array.from({length: USERS}, (_, other) => other)
+      .filter((other) => other !== index)
+      .flatMap((other) => [range(PRIVATE_BASE + other), range(BACKEND_BASE + other)]),
+  }))
+}

@@ -3,5 +3,5 @@ export {PrivateEndpoint, type PrivateEndpointOptions} from './private-endpoint.j
 export {InstanceEndpoints, type AddressAdmission, type EndpointPort, type InstanceEndpointsOptions} from './instance-endpoints.js'
 export {ConnectionCount} from './connection-count.js'
 export {resolveInternal, writeHostsFile, type InternalName} from './hosts-file.js'
-export {mayConnect, networkIndexOf} from './address-scope.js'
+export {mayConnect, networkIndexOf, networkRanges} from './address-scope.js'
 export {splice, type SpliceHooks} from './socket-splice.js'

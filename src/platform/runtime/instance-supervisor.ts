@@ -88,6 +88,7 @@ export class InstanceSupervisor {
     const {firewall, runAs, privateIp: host} = options
     const admission = firewall && runAs ? {firewall, uid: runAs.uid, addresses: [host, options.backendIp]} : undefined
     this.endpoints = new InstanceEndpoints({instanceUuid: options.uuid, networkIndex: options.networkIndex, host, tracker: options.tracker, log: options.log, admission})
+    this.connections.forwarded = () => this.endpoints.forwardedConnections()
     this.restarts = new RestartSchedule({
       healthyAfterMs: options.timings.healthyAfterMs,
       due: () => this.dispatch({type: 'restartDue'}),
@@ -171,7 +172,7 @@ export class InstanceSupervisor {
   }
 
   close(): void {
-    if (this.connections.open === 0) return
+    if (this.connections.tracked === 0) return
     this.connections.closed()
     this.watch?.closed()
   }
@@ -211,8 +212,45 @@ export class InstanceSupervisor {
       this.stopped.resolve()
     }
     if (to !== from) this.options.changed()
+    if (to === 'running' && from !== 'running' && this.forwards(record)) this.forward(record)
+    if (from === 'running' && to !== 'running') void this.endpoints.unforward()
     for (const action of after) action()
     return decision
+  }
+
+  // ---- kernel forwarding (while running; see network/instance-endpoints.ts)
+
+  /**
+   * The kernel forwards new connections to the private IP while the instance runs, where it can and
+   * where scale-to-zero does not need the bytes of kept connections (policy `idle` watches them, and
+   * a frozen instance wakes on them): those instances keep the private endpoints.
+   */
+  private forwards(record: InstanceRecord): boolean {
+    return this.endpoints.canForward && record.scale_to_zero?.policy !== 'idle'
+  }
+
+  private forward(record: InstanceRecord): void {
+    this.endpoints.forward((port) => ({host: record.backend_ip, port: backendPort(port)}))
+  }
+
+  /**
+   * The watch found no connection for the cooldown. Where the kernel forwards, new connections go
+   * back to the endpoints first (so that one arriving now wakes the instance instead of reaching a
+   * frozen or retired process), then the count is read again: a connection forwarded meanwhile keeps
+   * the instance running.
+   */
+  private async idle(): Promise<void> {
+    const record = this.options.record()
+    if (record && this.forwards(record)) {
+      await this.endpoints.unforward()
+      if (this.current !== 'running') return
+      if (this.connections.open > 0) {
+        this.forward(record)
+        this.watch?.arm()
+        return
+      }
+    }
+    this.dispatch({type: 'idle'})
   }
 
   /** Runs one effect; returns what it records. Work that must follow the record update goes to `after`. */
@@ -239,8 +277,9 @@ export class InstanceSupervisor {
       case 'armScaler':
         this.watch ??= new StandbyWatch({
           policy: record.scale_to_zero ?? {policy: 'off'},
-          connections: () => this.connections.open,
-          onIdle: () => this.dispatch({type: 'idle'}),
+          connections: () => this.connections.tracked,
+          onIdle: () => void this.idle(),
+          forwarded: this.forwards(record) ? () => this.endpoints.forwardedReading() : undefined,
         })
         this.watch.arm()
         return

@@ -4,10 +4,21 @@
 // One timer per instance; `activity()` only records a timestamp (it runs for every chunk of data),
 // and the timer re-arms itself for the remaining time when it fires early. The number of open
 // connections is read from the instance's one connection count; time comes from a clock that tests
-// replace.
+// replace. Connections the kernel forwards past the platform (policy `on` only) send no events: when
+// the timer fires with no connection of the platform's own, the kernel is asked (`forwarded`) for
+// the ones open now and how many it forwarded so far; while they are open, or when that total moved
+// since the last look, the instance is busy and the watch looks again after at most POLL_MS.
 import type {ScaleToZero} from '../types.js'
 
 export const DEFAULT_COOLDOWN_MS = 1000
+/** How often a busy instance's kernel-forwarded connections are looked at again (at most). */
+export const FORWARDED_POLL_MS = 500
+
+/** Kernel-forwarded connections of the instance: open now, and forwarded since forwarding began. */
+export interface ForwardedReading {
+  open: number
+  total: number
+}
 
 /** Time and timers; the real one is `SYSTEM_CLOCK`. */
 export interface WatchClock {
@@ -31,6 +42,8 @@ export interface StandbyWatchOptions {
   connections: () => number
   /** The cooldown passed: the instance should go to standby. Called once per arm. */
   onIdle: () => void
+  /** The kernel's reading, where it forwards connections to the instance past the platform. */
+  forwarded?: () => Promise<ForwardedReading>
   clock?: WatchClock
 }
 
@@ -38,6 +51,9 @@ export class StandbyWatch {
   private quietSince: number
   private cancelTimer: (() => void) | undefined
   private armed = false
+  /** Bumped by every arm and disarm: a kernel reading that comes back after one is stale. */
+  private generation = 0
+  private forwardedTotal = 0
   private readonly clock: WatchClock
 
   constructor(private readonly options: StandbyWatchOptions) {
@@ -56,6 +72,8 @@ export class StandbyWatch {
   /** The instance is running: start watching (from now). */
   arm(): void {
     this.armed = true
+    this.generation += 1
+    this.forwardedTotal = 0 // forwarding (re)starts with the run: the kernel's count starts at 0
     this.quietSince = this.clock.now()
     this.schedule(this.cooldownMs)
   }
@@ -63,6 +81,7 @@ export class StandbyWatch {
   /** The instance is not running (standby, stopping, ...): no decisions until armed again. */
   disarm(): void {
     this.armed = false
+    this.generation += 1
     this.clear()
   }
 
@@ -99,6 +118,12 @@ export class StandbyWatch {
   private check(): void {
     this.cancelTimer = undefined
     if (!this.armed || this.busy) return // `on`: re-armed by the last close
+    if (this.options.forwarded && this.options.policy.policy === 'on') return void this.checkForwarded(this.options.forwarded)
+    this.decide()
+  }
+
+  /** Standby once the cooldown has passed since the last sign of a connection, else look again then. */
+  private decide(): void {
     const remaining = this.cooldownMs - (this.clock.now() - this.quietSince)
     if (remaining > 0) {
       this.schedule(remaining)
@@ -106,5 +131,24 @@ export class StandbyWatch {
     }
     this.disarm()
     this.options.onIdle()
+  }
+
+  private async checkForwarded(read: () => Promise<ForwardedReading>): Promise<void> {
+    const generation = this.generation
+    let reading: ForwardedReading
+    try {
+      reading = await read()
+    } catch {
+      reading = {open: 0, total: this.forwardedTotal} // unreadable: decide on the platform's own count
+    }
+    if (generation !== this.generation || !this.armed || this.busy) return
+    const moved = reading.total !== this.forwardedTotal
+    this.forwardedTotal = reading.total
+    if (reading.open > 0 || moved) {
+      this.quietSince = this.clock.now()
+      this.schedule(Math.min(this.cooldownMs, FORWARDED_POLL_MS))
+      return
+    }
+    this.decide()
   }
 }
