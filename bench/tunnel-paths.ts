@@ -114,30 +114,30 @@ export async function startSsh(owned: OwnedProcesses, dir: string, targets: Endp
 /**
  * The tunnel without the platform: the relay program on 127.0.0.1 allowed to reach `targets`, socat
  * terminating TLS in front of it with a throw-away certificate, and the tunnel client program (the
- * CLI's listeners and WebSocket link) connected through it. `nodeFlags` go to both node programs
- * (e.g. --cpu-prof).
+ * CLI's listeners and WebSocket link) connected through it; both node programs get `env` (which may
+ * preload a profiler).
  */
-export async function startTunnelAlone(owned: OwnedProcesses, dir: string, targets: Endpoint[], root: string, nodeFlags: string[]): Promise<StartedPath> {
+export async function startTunnelAlone(owned: OwnedProcesses, dir: string, targets: Endpoint[], root: string, env: NodeJS.ProcessEnv = process.env): Promise<StartedPath> {
   fs.mkdirSync(dir, {recursive: true, mode: 0o700})
   const [cert, key] = [path.join(dir, 'relay.pem'), path.join(dir, 'relay.key')]
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=relay.localhost', '-addext', 'subjectAltName=DNS:relay.localhost'], {stdio: 'ignore'})
   const token = crypto.randomBytes(32).toString('base64url')
   const allow = targets.map((t) => `${t.host}:${t.port}`)
   const relayPort = await freePort()
-  const relay = owned.spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(root, 'src/tunnel/relay/main.ts'), ...relayArgs({tokenHash: hashToken(token), allow, heartbeatTimeoutMs: 60_000})], {
+  const relay = owned.spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/tunnel/relay/main.ts'), ...relayArgs({tokenHash: hashToken(token), allow, heartbeatTimeoutMs: 60_000})], {
     cwd: root,
-    env: {...process.env, PORT: String(relayPort), UKC_LISTEN_HOST: '127.0.0.1'},
+    env: {...env, PORT: String(relayPort), UKC_LISTEN_HOST: '127.0.0.1'},
   })
   await waitListening(relayPort, 'the relay program')
   const tlsPort = await freePort()
   // -b: socat's default 8 KiB per read would make the terminator, not the tunnel, the bottleneck.
   const terminator = owned.spawn('socat', ['-b', '262144', `OPENSSL-LISTEN:${tlsPort},bind=127.0.0.1,reuseaddr,fork,nodelay,cert=${cert},key=${key},verify=0`, `TCP:127.0.0.1:${relayPort},nodelay`])
   await waitListening(tlsPort, 'the TLS terminator (socat)')
-  const client = owned.spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(root, 'bench/tunnel-alone-client.ts')], {
+  const client = owned.spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/tunnel-alone-client.ts')], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
-      ...process.env,
+      ...env,
       UKC_BENCH_RELAY_URL: `wss://relay.localhost:${tlsPort}/`,
       UKC_BENCH_CONNECT_HOST: '127.0.0.1',
       UKC_BENCH_CA_FILE: cert,

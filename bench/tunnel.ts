@@ -12,7 +12,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {setTimeout as delay} from 'node:timers/promises'
-import {fileURLToPath} from 'node:url'
+import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {type Endpoint, MiB, bulk, idleMemory, median, percentile, pgbench, pgbenchInit, redisBenchmark, rtt, setup, slowReader, treeCpuSeconds} from './tunnel-load.js'
 import {OwnedProcesses, type StartedPath, sshMissing, startSsh, startTunnelAlone} from './tunnel-paths.js'
@@ -22,7 +22,8 @@ const BIN = path.join(ROOT, 'bin', 'run.js')
 const SCALE = Number(process.env.BENCH_SCALE ?? 1)
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3))
 const PROFILE_DIR = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined
-const NODE_PROFILE_FLAGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []
+/** Node refuses --cpu-prof in NODE_OPTIONS: a preload starts the profiler instead (bench/cpu-profile.mjs). */
+const PROFILE_PRELOAD = pathToFileURL(path.join(ROOT, 'bench', 'cpu-profile.mjs')).href
 const PG_PASSWORD = 'bench-only-password'
 const owned = new OwnedProcesses()
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-bench-tunnel-'))
@@ -30,7 +31,7 @@ fs.chmodSync(dir, 0o755)
 const env: NodeJS.ProcessEnv = {...process.env, UKC_LOCAL_DIR: path.join(dir, 'platform'), XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_DATA_HOME: path.join(dir, 'data'), UKC_NO_PROMPT: '1', NO_COLOR: '1'}
 for (const name of ['UKC_TOKEN', 'UKC_METRO', 'UKC_PROFILE']) delete env[name]
 /** For the long-lived node processes only (the platform daemon, `ukc tunnel`): profiled when asked. */
-const profiledEnv: NodeJS.ProcessEnv = PROFILE_DIR ? {...env, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} ${NODE_PROFILE_FLAGS.join(' ')}`.trim()} : env
+const profiledEnv: NodeJS.ProcessEnv = PROFILE_DIR ? {...env, UKC_BENCH_CPU_PROF_DIR: PROFILE_DIR, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import=${PROFILE_PRELOAD}`.trim()} : env
 
 function ukc(args: string[], withEnv = env): string {
   return execFileSync(process.execPath, [BIN, ...args], {env: withEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000})
@@ -103,13 +104,13 @@ async function main(): Promise<void> {
   const noSsh = sshMissing()
   if (noSsh) process.stderr.write(`ssh -L column skipped: ${noSsh}\n`)
   else paths.ssh = await measured('starting sshd and ssh -L', undefined, async () => toPath(await startSsh(owned, path.join(dir, 'ssh'), TARGETS.map(privateEndpoint))))
-  paths.alone = await measured('starting the tunnel alone', undefined, async () => toPath(await startTunnelAlone(owned, path.join(dir, 'alone'), TARGETS.map(processEndpoint), ROOT, NODE_PROFILE_FLAGS)))
+  paths.alone = await measured('starting the tunnel alone', undefined, async () => toPath(await startTunnelAlone(owned, path.join(dir, 'alone'), TARGETS.map(processEndpoint), ROOT, profiledEnv)))
   await pgbenchInit(privateEndpoint('pg'), PG_PASSWORD)
 
   // CPU per MiB: every process of a path, over its bulk runs (1 and 8 connections).
   const cpu: Record<PathName, Record<string, number>> = {direct: {}, ssh: {}, ukc: {}, alone: {}}
   const moved: Record<PathName, number> = {direct: 0, ssh: 0, ukc: 0, alone: 0}
-  const bulkBytes = Math.round(128 * MiB * SCALE)
+  const bulkBytes = Math.round(96 * MiB * SCALE)
   const accounted = async (p: BenchPath, name: PathName, conns: number, bytes: number): Promise<number> => {
     const before = Object.values(p.pids).map(treeCpuSeconds)
     const rate = await bulk(p.to.echo, conns, bytes)
@@ -117,17 +118,20 @@ async function main(): Promise<void> {
     moved[name] += (conns * bytes) / MiB
     return rate
   }
+  // Unmeasured warm-up of every path (JIT, TCP windows, the relay's stream windows).
+  process.stderr.write('warm-up…\n')
+  for (const name of PATHS) if (paths[name]) await measured(`warm-up (${name})`, NaN, () => bulk(paths[name]!.to.echo, 2, Math.round(16 * MiB * SCALE)))
   const bulk1 = await rounds('bulk echo, 1 connection', paths, NaN, (p, name) => accounted(p, name, 1, bulkBytes))
   const bulk8 = await rounds('bulk echo, 8 connections', paths, NaN, (p, name) => accounted(p, name, 8, Math.round(bulkBytes / 4)))
-  const pgTps = await rounds('pgbench select-only', paths, NaN, (p) => pgbench(p.to.pg, PG_PASSWORD, Math.max(1, Math.round(4 * SCALE))))
-  const redis = await rounds('redis-benchmark SET/GET', paths, {set: NaN, get: NaN}, (p) => redisBenchmark(p.to.redis, Math.round(40_000 * SCALE)))
-  const setups = await rounds('new connection → first byte', paths, [] as number[], (p) => setup(p.to.echo, Math.round(200 * Math.max(SCALE, 0.5))))
-  const rtts = await rounds('64-byte round trips', paths, [] as number[], (p) => rtt(p.to.echo, Math.round(2000 * Math.max(SCALE, 0.5))))
+  const pgTps = await rounds('pgbench select-only', paths, NaN, (p) => pgbench(p.to.pg, PG_PASSWORD, Math.max(1, Math.round(3 * SCALE))))
+  const redis = await rounds('redis-benchmark SET/GET', paths, {set: NaN, get: NaN}, (p) => redisBenchmark(p.to.redis, Math.round(10_000 * SCALE)))
+  const setups = await rounds('new connection → first byte', paths, [] as number[], (p) => setup(p.to.echo, Math.round(150 * Math.max(SCALE, 0.5))))
+  const rtts = await rounds('64-byte round trips', paths, [] as number[], (p) => rtt(p.to.echo, Math.round(1500 * Math.max(SCALE, 0.5))))
 
   process.stderr.write('tunnel only: idle memory with 1,000 connections, a slow reader…\n')
   const tunnelPids = [paths.ukc.pids.client ?? 0, paths.ukc.pids.relay ?? 0]
   const [clientIdle = NaN, relayIdle = NaN] = await measured('idle memory (ukc tunnel)', [], () => idleMemory(paths.ukc!.to.echo, 1000, tunnelPids))
-  const slowBytes = Math.round(512 * MiB * SCALE)
+  const slowBytes = Math.round(256 * MiB * SCALE)
   const [clientGrowth = NaN, relayGrowth = NaN] = await measured('slow reader (ukc tunnel)', [], () => slowReader(paths.ukc!.to.echo, slowBytes, tunnelPids))
 
   const fmt = (n: number): string => (Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n.toFixed(n >= 10 ? 1 : 2)) : 'n/a')
