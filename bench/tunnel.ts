@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   // CPU per MiB: every process of a path, over its bulk runs (1 and 8 connections).
   const cpu: Record<PathName, Record<string, number>> = {direct: {}, ssh: {}, ukc: {}, alone: {}}
   const moved: Record<PathName, number> = {direct: 0, ssh: 0, ukc: 0, alone: 0}
-  const bulkBytes = Math.round(96 * MiB * SCALE)
+  const bulkBytes = Math.round(64 * MiB * SCALE)
   const accounted = async (p: BenchPath, name: PathName, conns: number, bytes: number): Promise<number> => {
     const before = Object.values(p.pids).map(treeCpuSeconds)
     const rate = await bulk(p.to.echo, conns, bytes)
@@ -123,15 +123,15 @@ async function main(): Promise<void> {
   for (const name of PATHS) if (paths[name]) await measured(`warm-up (${name})`, NaN, () => bulk(paths[name]!.to.echo, 2, Math.round(16 * MiB * SCALE)))
   const bulk1 = await rounds('bulk echo, 1 connection', paths, NaN, (p, name) => accounted(p, name, 1, bulkBytes))
   const bulk8 = await rounds('bulk echo, 8 connections', paths, NaN, (p, name) => accounted(p, name, 8, Math.round(bulkBytes / 4)))
-  const pgTps = await rounds('pgbench select-only', paths, NaN, (p) => pgbench(p.to.pg, PG_PASSWORD, Math.max(1, Math.round(3 * SCALE))))
-  const redis = await rounds('redis-benchmark SET/GET', paths, {set: NaN, get: NaN}, (p) => redisBenchmark(p.to.redis, Math.round(10_000 * SCALE)))
-  const setups = await rounds('new connection → first byte', paths, [] as number[], (p) => setup(p.to.echo, Math.round(150 * Math.max(SCALE, 0.5))))
-  const rtts = await rounds('64-byte round trips', paths, [] as number[], (p) => rtt(p.to.echo, Math.round(1500 * Math.max(SCALE, 0.5))))
+  const pgTps = await rounds('pgbench select-only', paths, NaN, (p) => pgbench(p.to.pg, PG_PASSWORD, Math.max(1, Math.round(2 * SCALE))))
+  const redis = await rounds('redis-benchmark SET/GET', paths, {set: NaN, get: NaN}, (p) => redisBenchmark(p.to.redis, Math.round(3_000 * SCALE)))
+  const setups = await rounds('new connection → first byte', paths, [] as number[], (p) => setup(p.to.echo, Math.round(100 * Math.max(SCALE, 0.5))))
+  const rtts = await rounds('64-byte round trips', paths, [] as number[], (p) => rtt(p.to.echo, Math.round(1000 * Math.max(SCALE, 0.5))))
 
   process.stderr.write('tunnel only: idle memory with 1,000 connections, a slow reader…\n')
   const tunnelPids = [paths.ukc.pids.client ?? 0, paths.ukc.pids.relay ?? 0]
   const [clientIdle = NaN, relayIdle = NaN] = await measured('idle memory (ukc tunnel)', [], () => idleMemory(paths.ukc!.to.echo, 1000, tunnelPids))
-  const slowBytes = Math.round(256 * MiB * SCALE)
+  const slowBytes = Math.round(128 * MiB * SCALE)
   const [clientGrowth = NaN, relayGrowth = NaN] = await measured('slow reader (ukc tunnel)', [], () => slowReader(paths.ukc!.to.echo, slowBytes, tunnelPids))
 
   const fmt = (n: number): string => (Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n.toFixed(n >= 10 ? 1 : 2)) : 'n/a')
