@@ -7,7 +7,8 @@
 //   bytes 5..   payload, by type:
 //     OPEN    uint32 BE window: bytes the opener may receive before it returns credit
 //             + UTF-8 "host:port" target (checked against the relay's allow-list)
-//     DATA    the bytes, as read from the socket (≤ 64 KiB per read in Node; never split or merged)
+//     DATA    the bytes, in order: one turn's socket reads of the stream (up to MAX_FRAME_BYTES with
+//             the header; a read larger than the credit left is split)
 //     EOF     empty: the sender's side will send no more (TCP half-close, FIN)
 //     RST     uint16 BE reason (ResetCode) + UTF-8 message: abort the stream (TCP reset)
 //     WINDOW  uint32 BE increment: more credit for the peer (bytes flushed, or a larger window)
@@ -51,7 +52,7 @@ export const ResetCode = {
 export type ResetCode = (typeof ResetCode)[keyof typeof ResetCode]
 
 export const HEADER_BYTES = 5
-/** Largest frame either side accepts (ws maxPayload): a 64 KiB read plus the header, with margin. */
+/** Largest frame either side accepts (ws maxPayload); DATA frames fill it when reads pile up (data-batch.ts). */
 export const MAX_FRAME_BYTES = 256 * 1024
 /** Per-stream credit: bytes in flight (on the wire or in the receiver's socket buffer) per direction. */
 export const DEFAULT_WINDOW = 1024 * 1024
@@ -112,9 +113,18 @@ export function encodeOpen(stream: number, window: number, target: string): Buff
   return buf
 }
 
-export function encodeData(stream: number, data: Buffer): Buffer {
-  const buf = header(FrameType.Data, stream, data.length)
-  data.copy(buf, HEADER_BYTES)
+/** One DATA frame carrying `data`, or the chunks of `data` in order (the sender's reads of one turn). */
+export function encodeData(stream: number, data: Buffer | readonly Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) {
+    const buf = header(FrameType.Data, stream, data.length)
+    data.copy(buf, HEADER_BYTES)
+    return buf
+  }
+  let length = 0
+  for (const chunk of data) length += chunk.length
+  const buf = header(FrameType.Data, stream, length)
+  let offset = HEADER_BYTES
+  for (const chunk of data) offset += chunk.copy(buf, offset)
   return buf
 }
 

@@ -4,7 +4,8 @@
 // app socket) and on the relay (target socket, with a receive window reserved from its budget).
 import type net from 'node:net'
 
-import {ResetCode, type StreamWindows, describeReset, encodeData, encodeEof, encodeRst, encodeWindow} from './protocol.js'
+import {OutgoingData} from './data-batch.js'
+import {ResetCode, type StreamWindows, describeReset, encodeEof, encodeRst, encodeWindow} from './protocol.js'
 
 /** What a stream needs from its session. */
 export interface StreamSession {
@@ -41,6 +42,11 @@ export class TunnelStream {
   private error?: Error
   /** Set when the peer aborted the stream: why, in words. */
   remoteReset?: string
+  /** This turn's reads, sent as one DATA frame at its end. */
+  private readonly outgoing: OutgoingData
+  private readonly afterDataSent = (error?: Error): void => {
+    if (!error && this.paused) this.maybeResume()
+  }
 
   constructor(
     readonly id: number,
@@ -51,6 +57,7 @@ export class TunnelStream {
   ) {
     this.sendCredit = windows.send
     this.receiveWindow = windows.receive
+    this.outgoing = new OutgoingData(id, (frame) => this.session.send(frame, this.afterDataSent))
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onSocketData(chunk))
     socket.on('end', () => this.onSocketEnd())
@@ -70,9 +77,7 @@ export class TunnelStream {
     const allowed = this.session.congested() ? 0 : Math.max(0, Math.min(chunk.length, this.sendCredit))
     if (allowed > 0) {
       this.sendCredit -= allowed
-      this.session.send(encodeData(this.id, allowed === chunk.length ? chunk : chunk.subarray(0, allowed)), (error) => {
-        if (!error && this.paused) this.maybeResume()
-      })
+      this.outgoing.push(allowed === chunk.length ? chunk : chunk.subarray(0, allowed))
     }
     if (this.sendCredit <= 0 || this.session.congested()) this.pause()
     // Pause first: unshifting into a flowing socket would emit the rest again at once.
@@ -81,6 +86,7 @@ export class TunnelStream {
 
   private onSocketEnd(): void {
     this.eofSent = true
+    this.outgoing.flush()
     this.session.send(encodeEof(this.id))
     // Our read side is done; Node closes the socket once the peer's EOF has ended our write side.
   }
@@ -88,6 +94,7 @@ export class TunnelStream {
   private onSocketClose(): void {
     if (!this.resetReceived && !(this.eofSent && this.eofReceived)) {
       const reason = this.error ? (this.error as NodeJS.ErrnoException).code ?? this.error.message : 'closed before end of stream'
+      this.outgoing.flush()
       this.session.send(encodeRst(this.id, ResetCode.Aborted, reason))
     }
     this.finish(this.error?.message)
@@ -147,6 +154,7 @@ export class TunnelStream {
   onReset(code: number, message: string): void {
     if (this.released || this.resetReceived) return
     this.resetReceived = true
+    this.outgoing.drop()
     this.remoteReset = describeReset(code, message)
     this.error ??= new Error(this.remoteReset)
     this.resetSocket()
@@ -161,6 +169,7 @@ export class TunnelStream {
   abort(code: ResetCode, message: string): void {
     if (this.released || this.resetReceived) return
     this.resetReceived = true // suppress the generic RST of onSocketClose: this one is more precise
+    this.outgoing.drop()
     this.error ??= new Error(describeReset(code, message))
     this.session.send(encodeRst(this.id, code, message))
     this.resetSocket()
@@ -170,6 +179,7 @@ export class TunnelStream {
   drop(reason: string): void {
     if (this.released || this.resetReceived) return
     this.resetReceived = true
+    this.outgoing.drop()
     this.error ??= new Error(reason)
     this.resetSocket()
   }
@@ -207,6 +217,7 @@ export class TunnelStream {
   private finish(reason?: string): void {
     if (this.released) return
     this.released = true
+    this.outgoing.drop()
     this.reservation?.release()
     this.session.release(this, reason)
   }
