@@ -36,7 +36,7 @@ async function cuttableHop(toPort: number): Promise<{port: number; cut: () => nu
   fx.add(
     () =>
       new Promise<void>((resolve) => {
-        for (const [a, b] of pairs) a.destroy(), b.destroy()
+        for (const pair of pairs) for (const socket of pair) socket.destroy()
         server.close(() => resolve())
       }),
   )
@@ -44,7 +44,7 @@ async function cuttableHop(toPort: number): Promise<{port: number; cut: () => nu
     port: (server.address() as net.AddressInfo).port,
     cut: () => {
       const open = pairs.size
-      for (const [a, b] of [...pairs]) a.destroy(), b.destroy()
+      for (const pair of [...pairs]) for (const socket of pair) socket.destroy()
       if (open > 0) cuts++
       return open
     },
