@@ -168,6 +168,13 @@ export class MuxSession implements StreamSession {
     return total
   }
 
+  /** Bytes this side sent on its streams and keeps until the peer acknowledges them (v3). */
+  get unacknowledgedBytes(): number {
+    let total = 0
+    for (const stream of this.streams.values()) total += stream.unacknowledged
+    return total
+  }
+
   /** Bytes the peer has sent on this session's streams that were not credited back yet. */
   get outstandingBytes(): number {
     let total = 0

@@ -275,6 +275,11 @@ export class TunnelStream {
     return this.unflushed
   }
 
+  /** Bytes sent and kept until the peer acknowledges them (v3; at most the send window or credit). */
+  get unacknowledged(): number {
+    return this.replay?.held ?? 0
+  }
+
   /** Bytes the peer has sent that we have not credited back yet (at most the receive window). */
   get outstanding(): number {
     return this.unflushed + this.toCredit

@@ -186,6 +186,34 @@ describe('tunnel resume (ukc-tunnel.v3)', () => {
     assert.match(relay.output(), /not resumed within 1 s \(1 streams reset\)/)
   })
 
+  it('24 connections from a target that never stops toward apps that never read: the relay keeps at most its replay budget', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 9)
+    const target = await fx.server((socket) => {
+      const pump = (): void => {
+        while (!socket.destroyed && socket.write(chunk));
+      }
+      socket.on('drain', pump)
+      pump()
+    })
+    const {port, token, relay} = await fx.relay([`127.0.0.1:${target.port}`])
+    const {ports} = await fx.client({port, token}, [{target: `127.0.0.1:${target.port}`}])
+    const apps = await Promise.all(Array.from({length: 24}, () => connect(ports[0] as number)))
+    for (const app of apps) app.pause()
+    const budget = 8 * MiB
+    // Every stream stops once what it sent and the client has not acknowledged fills its send window.
+    const stalled = await waitFor(() => {
+      const stats = relay.stats()
+      return stats.streams === 24 && stats.replayReservedBytes > budget / 2 && stats.unacknowledgedBytes === stats.replayReservedBytes ? stats : undefined
+    }, 120_000, () => `the 24 streams to stall: ${JSON.stringify(relay.stats())}`)
+    assert.ok(stalled.replayReservedBytes <= budget, `reserved ${stalled.replayReservedBytes} bytes`)
+    assert.ok(stalled.unacknowledgedBytes <= budget, `kept ${stalled.unacknowledgedBytes} bytes`)
+    // The apps read again: everything flows, and what was kept is given back.
+    for (const app of apps) app.resume()
+    await waitFor(() => relay.stats().unacknowledgedBytes < stalled.unacknowledgedBytes, 60_000, () => JSON.stringify(relay.stats()))
+    for (const app of apps) app.destroy()
+    await waitFor(() => relay.stats().replayReservedBytes === 0, 30_000, () => `the send windows to be given back: ${JSON.stringify(relay.stats())}`)
+  })
+
   it('an older client (ukc-tunnel.v2) gets v2 from a v3 relay: no SESSION frame, WINDOW without acknowledgements', async () => {
     const echo = await fx.echo()
     const relay = await fx.relayProcess([`127.0.0.1:${echo.port}`])

@@ -49,6 +49,10 @@ export interface RelayStats {
   outstandingBytes: number
   /** Bytes reserved by the streams' receive windows: the most they may hold (≤ the buffer budget). */
   reservedBytes: number
+  /** v3: bytes sent to the client and kept until it acknowledges them (≤ the replay budget). */
+  unacknowledgedBytes: number
+  /** v3: bytes reserved by the streams' send windows (≤ the replay budget). */
+  replayReservedBytes: number
 }
 
 export type RelayLog = (line: string) => void
@@ -122,6 +126,8 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       bufferedBytes: sessions.reduce((sum, s) => sum + s.bufferedBytes, 0),
       outstandingBytes: sessions.reduce((sum, s) => sum + s.outstandingBytes, 0),
       reservedBytes: this.budget.reserved,
+      unacknowledgedBytes: sessions.reduce((sum, s) => sum + s.unacknowledgedBytes, 0),
+      replayReservedBytes: this.replayBudget.reserved,
     }
   }
 
