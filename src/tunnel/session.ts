@@ -32,15 +32,11 @@ import {
   encodeSession,
   openerWindows,
 } from './protocol.js'
+import {type Opening, type ResumingSide, resumeAtClient, resumeAtRelay} from './resume.js'
 import {type ReceiveReservation, type StreamResumeOptions, type StreamSession, TunnelStream} from './stream.js'
 
 export type SessionState = 'attached' | 'detached' | 'resuming' | 'closed'
 
-/** What a stream that the peer never saw needs to be opened again after a resume (client side). */
-interface Opening {
-  frame: Buffer
-  send: number
-}
 
 /** Above this many bytes queued in the WebSocket, streams stop reading their sockets (the client's default). */
 export const SESSION_HIGH_WATER = 4 * 1024 * 1024
@@ -252,47 +248,19 @@ export class MuxSession implements StreamSession {
       this.finishResume(0, lost, true)
       return
     }
-    const theirs = new Map(frame.entries.map((entry) => [entry.stream, entry]))
-    for (const entry of frame.entries) if (!this.streams.has(entry.stream)) this.send(encodeRst(entry.stream, ResetCode.Aborted, 'ended while the tunnel reconnected'))
-    const reopen: TunnelStream[] = []
-    let lost = 0
-    for (const stream of [...this.streams.values()]) {
-      if (theirs.has(stream.id)) continue
-      // Never seen by the relay (its OPEN was lost with the WebSocket): open it again below.
-      if (stream.id > frame.lastOpened && this.openings.has(stream.id)) reopen.push(stream)
-      else {
-        lost++
-        stream.drop('the relay had already ended this connection')
-      }
-    }
-    this.send(encodeResume(this.entries().filter((entry) => theirs.has(entry.stream))))
-    for (const stream of this.streams.values()) {
-      const entry = theirs.get(stream.id)
-      if (entry) stream.resumeFrom(entry.received, entry.granted)
-    }
-    for (const stream of reopen) {
-      const opening = this.openings.get(stream.id) as Opening
-      this.send(opening.frame)
-      stream.resumeFrom(0, opening.send)
-    }
-    this.finishResume(this.streams.size, lost)
+    const {kept, lost} = resumeAtClient(this.resumingSide(), this.openings, frame.entries, frame.lastOpened)
+    this.finishResume(kept, lost)
   }
 
   /** The client's RESUME frame: where its streams stand; streams it does not list are gone. */
   private onResume(frame: Extract<Frame, {type: typeof FrameType.Resume}>): void {
     if (this.side === 'client' || this.state !== 'resuming') throw new FrameError('unexpected RESUME frame')
-    const theirs = new Map(frame.entries.map((entry) => [entry.stream, entry]))
-    for (const entry of frame.entries) if (!this.streams.has(entry.stream)) this.send(encodeRst(entry.stream, ResetCode.Aborted, 'ended while the tunnel reconnected'))
-    let lost = 0
-    for (const stream of [...this.streams.values()]) {
-      const entry = theirs.get(stream.id)
-      if (entry) stream.resumeFrom(entry.received, entry.granted)
-      else {
-        lost++
-        stream.drop('the client had already ended this connection')
-      }
-    }
-    this.finishResume(this.streams.size, lost)
+    const {kept, lost} = resumeAtRelay(this.resumingSide(), frame.entries)
+    this.finishResume(kept, lost)
+  }
+
+  private resumingSide(): ResumingSide {
+    return {streams: this.streams, send: (frame) => this.send(frame)}
   }
 
   private finishResume(kept: number, lost: number, fresh = false): void {

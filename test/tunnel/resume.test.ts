@@ -236,7 +236,13 @@ describe('tunnel resume (ukc-tunnel.v3)', () => {
 /** A v3 session spoken frame by frame; resolves once the relay's SESSION frame arrived. */
 async function v3Session(port: number, token: string): Promise<WebSocket> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/`, SUBPROTOCOL_V3, {headers: {Authorization: `Bearer ${token}`}, perMessageDeflate: false})
-  fx.add(() => ws.terminate())
+  // Heartbeats, as the CLI sends them, so that only the cut (not a busy machine) ends the WebSocket.
+  const heartbeat = setInterval(() => ws.readyState === ws.OPEN && ws.ping(), 100)
+  ws.once('close', () => clearInterval(heartbeat))
+  fx.add(() => {
+    clearInterval(heartbeat)
+    ws.terminate()
+  })
   ws.on('error', () => undefined)
   await new Promise<void>((resolve, reject) => {
     ws.once('message', (data: Buffer) => (decodeFrame(data).type === FrameType.Session ? resolve() : reject(new Error('expected SESSION first'))))
