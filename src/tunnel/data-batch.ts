@@ -50,6 +50,12 @@ export class OutgoingData {
     this.send(encodeData(this.stream, chunks.length === 1 ? (chunks[0] as Buffer) : chunks))
   }
 
+  /** Forgets what is queued (a resume sends it again from the replay buffer, which holds it too). */
+  discard(): void {
+    this.chunks = []
+    this.bytes = 0
+  }
+
   /** The stream was reset: what is queued is never sent. */
   drop(): void {
     this.dropped = true

@@ -11,7 +11,14 @@
 //             the header; a read larger than the credit left is split)
 //     EOF     empty: the sender's side will send no more (TCP half-close, FIN)
 //     RST     uint16 BE reason (ResetCode) + UTF-8 message: abort the stream (TCP reset)
-//     WINDOW  uint32 BE increment: more credit for the peer (bytes flushed, or a larger window)
+//     WINDOW  uint32 BE increment: more credit for the peer (bytes flushed, or a larger window);
+//             v3 adds uint64 BE acknowledged: the stream's bytes received so far, EOF counted as one
+//     SESSION (v3, relay → client, stream 0) 16-byte session id + uint8 resumed + uint32 BE last
+//             opened stream id + resume entries (below); the relay's first frame on every v3 WebSocket
+//     RESUME  (v3, client → relay, stream 0) resume entries: the client's answer to a resumed SESSION
+//
+// A resume entry is uint32 stream id + uint64 received (bytes, EOF counted as one) + uint64 granted
+// (the credit the sender has ever been given: the first window plus every WINDOW increment).
 //
 // Data is never interpreted from its length: a zero-length DATA is data, not EOF.
 //
@@ -19,7 +26,10 @@
 // send OPEN_CREDIT bytes before the relay's WINDOW frames grant more (the relay sizes every stream's
 // window from a fixed memory budget). ukc-tunnel.v1 (relays and clients from before the caps): both
 // directions start at the OPEN window. An OPEN whose id is not above every earlier one closes the
-// session with 1002, as a malformed frame does.
+// session with 1002, as a malformed frame does. ukc-tunnel.v3 is v2 plus resumption (docs/tunnel.md,
+// "resuming a dropped WebSocket"): SESSION, RESUME and the acknowledged count in WINDOW.
+
+import {randomBytes} from 'node:crypto'
 
 export const FrameType = {
   Open: 1,
@@ -27,6 +37,8 @@ export const FrameType = {
   Eof: 3,
   Rst: 4,
   Window: 5,
+  Session: 6,
+  Resume: 7,
 } as const
 export type FrameType = (typeof FrameType)[keyof typeof FrameType]
 
@@ -71,12 +83,24 @@ export const CloseCode = {
   Replaced: 4001,
 } as const
 
+/**
+ * Whether a WebSocket that closed with `code` merely dropped (no close frame: 1006; a proxy's or
+ * gateway's 1011–1014), so a v3 session may resume, rather than being ended on purpose by a side.
+ */
+export function droppedClose(code: number): boolean {
+  return code === 1006 || (code >= 1011 && code <= 1014)
+}
+
 /** The WebSocket subprotocol both sides require, so a stray client or a different relay fails fast. */
 export const SUBPROTOCOL = 'ukc-tunnel.v2'
+/** v2 plus resumption of a session whose WebSocket dropped. */
+export const SUBPROTOCOL_V3 = 'ukc-tunnel.v3'
+/** The upgrade request header in which a v3 client names the session it wants to resume. */
+export const RESUME_HEADER = 'ukc-tunnel-session'
 /** The protocol before relay-granted credit; still spoken with older relays and clients. */
 export const SUBPROTOCOL_V1 = 'ukc-tunnel.v1'
 /** What a client offers, preferred first. */
-export const SUBPROTOCOLS = [SUBPROTOCOL, SUBPROTOCOL_V1]
+export const SUBPROTOCOLS = [SUBPROTOCOL_V3, SUBPROTOCOL, SUBPROTOCOL_V1]
 
 /** How many bytes each side may send on a new stream before the other returns credit. */
 export interface StreamWindows {
@@ -96,7 +120,19 @@ export type Frame =
   | {type: typeof FrameType.Data; stream: number; data: Buffer}
   | {type: typeof FrameType.Eof; stream: number}
   | {type: typeof FrameType.Rst; stream: number; code: number; message: string}
-  | {type: typeof FrameType.Window; stream: number; increment: number}
+  | {type: typeof FrameType.Window; stream: number; increment: number; acknowledged?: number}
+  | {type: typeof FrameType.Session; stream: number; id: string; resumed: boolean; lastOpened: number; entries: ResumeEntry[]}
+  | {type: typeof FrameType.Resume; stream: number; entries: ResumeEntry[]}
+
+/** Where one stream stands on the side that sends the entry (see the top of this file). */
+export interface ResumeEntry {
+  stream: number
+  received: number
+  granted: number
+}
+
+const SESSION_ID_BYTES = 16
+const ENTRY_BYTES = 20
 
 function header(type: FrameType, stream: number, payloadBytes: number): Buffer {
   const buf = Buffer.allocUnsafe(HEADER_BYTES + payloadBytes)
@@ -140,10 +176,50 @@ export function encodeRst(stream: number, code: ResetCode, message = ''): Buffer
   return buf
 }
 
-export function encodeWindow(stream: number, increment: number): Buffer {
-  const buf = header(FrameType.Window, stream, 4)
+/** `acknowledged` (v3 only) tells the sender how much of the stream it may drop from its replay buffer. */
+export function encodeWindow(stream: number, increment: number, acknowledged?: number): Buffer {
+  const buf = header(FrameType.Window, stream, acknowledged === undefined ? 4 : 12)
   buf.writeUInt32BE(increment, HEADER_BYTES)
+  if (acknowledged !== undefined) buf.writeBigUInt64BE(BigInt(acknowledged), HEADER_BYTES + 4)
   return buf
+}
+
+/** A new random session id (hex), which a v3 client presents to resume. */
+export function newSessionId(): string {
+  return randomBytes(SESSION_ID_BYTES).toString('hex')
+}
+
+export function encodeSession(id: string, resumed: boolean, lastOpened: number, entries: ResumeEntry[]): Buffer {
+  const buf = header(FrameType.Session, 0, SESSION_ID_BYTES + 5 + entries.length * ENTRY_BYTES)
+  Buffer.from(id, 'hex').copy(buf, HEADER_BYTES)
+  buf[HEADER_BYTES + SESSION_ID_BYTES] = resumed ? 1 : 0
+  buf.writeUInt32BE(lastOpened, HEADER_BYTES + SESSION_ID_BYTES + 1)
+  writeEntries(buf, HEADER_BYTES + SESSION_ID_BYTES + 5, entries)
+  return buf
+}
+
+export function encodeResume(entries: ResumeEntry[]): Buffer {
+  const buf = header(FrameType.Resume, 0, entries.length * ENTRY_BYTES)
+  writeEntries(buf, HEADER_BYTES, entries)
+  return buf
+}
+
+function writeEntries(buf: Buffer, offset: number, entries: ResumeEntry[]): void {
+  for (const [i, entry] of entries.entries()) {
+    const at = offset + i * ENTRY_BYTES
+    buf.writeUInt32BE(entry.stream, at)
+    buf.writeBigUInt64BE(BigInt(entry.received), at + 4)
+    buf.writeBigUInt64BE(BigInt(entry.granted), at + 12)
+  }
+}
+
+function readEntries(payload: Buffer): ResumeEntry[] {
+  if (payload.length % ENTRY_BYTES !== 0) throw new FrameError(`resume entries of ${payload.length} bytes are not a multiple of ${ENTRY_BYTES}`)
+  const entries: ResumeEntry[] = []
+  for (let at = 0; at < payload.length; at += ENTRY_BYTES) {
+    entries.push({stream: payload.readUInt32BE(at), received: Number(payload.readBigUInt64BE(at + 4)), granted: Number(payload.readBigUInt64BE(at + 12))})
+  }
+  return entries
 }
 
 /** Decodes one message; throws a FrameError for anything malformed (the caller closes with 1002). */
@@ -164,8 +240,21 @@ export function decodeFrame(buf: Buffer): Frame {
       if (payload.length < 2) throw new FrameError('RST frame without a code')
       return {type, stream, code: payload.readUInt16BE(0), message: payload.subarray(2).toString('utf8')}
     case FrameType.Window:
-      if (payload.length !== 4) throw new FrameError('WINDOW frame must carry 4 bytes')
+      if (payload.length === 12) return {type, stream, increment: payload.readUInt32BE(0), acknowledged: Number(payload.readBigUInt64BE(4))}
+      if (payload.length !== 4) throw new FrameError('WINDOW frame must carry 4 or 12 bytes')
       return {type, stream, increment: payload.readUInt32BE(0)}
+    case FrameType.Session:
+      if (payload.length < SESSION_ID_BYTES + 5) throw new FrameError('SESSION frame shorter than its header')
+      return {
+        type,
+        stream,
+        id: payload.subarray(0, SESSION_ID_BYTES).toString('hex'),
+        resumed: payload[SESSION_ID_BYTES] === 1,
+        lastOpened: payload.readUInt32BE(SESSION_ID_BYTES + 1),
+        entries: readEntries(payload.subarray(SESSION_ID_BYTES + 5)),
+      }
+    case FrameType.Resume:
+      return {type, stream, entries: readEntries(payload)}
     default:
       throw new FrameError(`unknown frame type ${type}`)
   }

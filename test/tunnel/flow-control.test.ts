@@ -40,6 +40,7 @@ describe('tunnel flow control', () => {
       congested: () => false,
       waitForDrain: () => undefined,
       release: () => undefined,
+      carrying: () => true,
     }
     const stream = new TunnelStream(1, near, session, {send: window, receive: window})
     const payload = crypto.randomBytes(1_000_000)

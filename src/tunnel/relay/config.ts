@@ -26,6 +26,8 @@ export interface RelayConfig {
   maxStreams: number
   /** Bytes of all streams' receive windows together (what the relay may hold for targets). */
   bufferBytes: number
+  /** Bytes of all streams' send windows together in v3 sessions (what the relay keeps for a resume). */
+  replayBytes: number
 }
 
 export const RELAY_DEFAULT_PORT = 8080
@@ -47,6 +49,7 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
       'trust-proxy': {type: 'string', multiple: true},
       'max-streams': {type: 'string'},
       'buffer-bytes': {type: 'string'},
+      'replay-bytes': {type: 'string'},
     },
     strict: true,
   })
@@ -58,6 +61,7 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
   if (!Number.isFinite(timeout) || timeout < 100) throw new Error('--heartbeat-timeout-ms must be a number ≥ 100')
   const maxStreams = wholeNumber(values['max-streams'], DEFAULT_MAX_STREAMS, '--max-streams')
   const bufferBytes = wholeNumber(values['buffer-bytes'], DEFAULT_BUFFER_BYTES, '--buffer-bytes')
+  const replayBytes = wholeNumber(values['replay-bytes'], DEFAULT_BUFFER_BYTES, '--replay-bytes')
   const port = parsePort(env.PORT ?? String(RELAY_DEFAULT_PORT), {allowZero: true})
   if (port === undefined) throw new Error(`PORT ${env.PORT} is not a port`)
   return {
@@ -71,6 +75,7 @@ export function parseRelayConfig(argv: string[], env: NodeJS.ProcessEnv): RelayC
     trustedProxies: new TrustedProxies((values['trust-proxy'] ?? DEFAULT_TRUSTED_PROXIES).flatMap((a) => a.split(',')).filter((a) => a !== '')).cidrs,
     maxStreams,
     bufferBytes,
+    replayBytes,
   }
 }
 

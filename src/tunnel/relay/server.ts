@@ -3,7 +3,8 @@
 // one session at a time (a newer one replaces it), `maxStreams` open streams, every stream's receive
 // window reserved from one buffer budget, and failed handshakes limited per source. It watches the
 // client's heartbeat and reports when it has been missing for too long, so the instance can exit and
-// be deleted (delete-on-stop).
+// be deleted (delete-on-stop). A v3 session whose WebSocket drops is held (detached, target sockets
+// paused) for the heartbeat timeout, so that the client can resume it on a new WebSocket.
 import {EventEmitter} from 'node:events'
 import http from 'node:http'
 import net from 'node:net'
@@ -11,7 +12,18 @@ import type {Duplex} from 'node:stream'
 
 import WebSocket, {WebSocketServer} from 'ws'
 
-import {CloseCode, MAX_FRAME_BYTES, MAX_STREAM_WINDOW, OPEN_CREDIT, ResetCode, SUBPROTOCOL, SUBPROTOCOL_V1} from '../protocol.js'
+import {
+  CloseCode,
+  MAX_FRAME_BYTES,
+  MAX_STREAM_WINDOW,
+  OPEN_CREDIT,
+  RESUME_HEADER,
+  ResetCode,
+  SUBPROTOCOL,
+  SUBPROTOCOL_V1,
+  SUBPROTOCOL_V3,
+  newSessionId,
+} from '../protocol.js'
 import {MuxSession} from '../session.js'
 import {bearerOf, tokenMatches} from './auth.js'
 import {BufferBudget} from './buffer-budget.js'
@@ -37,6 +49,10 @@ export interface RelayStats {
   outstandingBytes: number
   /** Bytes reserved by the streams' receive windows: the most they may hold (≤ the buffer budget). */
   reservedBytes: number
+  /** v3: bytes sent to the client and kept until it acknowledges them (≤ the replay budget). */
+  unacknowledgedBytes: number
+  /** v3: bytes reserved by the streams' send windows (≤ the replay budget). */
+  replayReservedBytes: number
 }
 
 export type RelayLog = (line: string) => void
@@ -53,9 +69,12 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   private readonly limiter = new HandshakeLimiter()
   private readonly trustedProxies: TrustedProxies
   private readonly budget: BufferBudget
+  /** v3: every stream's send window (what it keeps until the client acknowledges it) is reserved here. */
+  private readonly replayBudget: BufferBudget
   /** Refusal kinds already logged since the last admitted stream. */
   private readonly refusing = new Set<Refusal>()
-  private readonly sessions = new Set<MuxSession>()
+  /** Sessions and their watchdogs: one attached at a time, or one detached waiting for its client. */
+  private readonly sessions = new Map<MuxSession, NodeJS.Timeout>()
   private lastHeartbeat = Date.now()
   private watchdog?: NodeJS.Timeout
 
@@ -67,6 +86,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
     this.policy = new TargetPolicy(config.allow, config.hostsFile)
     this.trustedProxies = new TrustedProxies(config.trustedProxies)
     this.budget = new BufferBudget(config.bufferBytes)
+    this.replayBudget = new BufferBudget(config.replayBytes)
     // A connection that never completes its handshake is dropped within seconds (failure mode 17).
     this.server = http.createServer({headersTimeout: 5_000, requestTimeout: 10_000, connectionsCheckingInterval: 1_000}, (req, res) => this.onRequest(req, res))
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head))
@@ -74,7 +94,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       noServer: true,
       perMessageDeflate: false,
       maxPayload: MAX_FRAME_BYTES,
-      handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : protocols.has(SUBPROTOCOL_V1) ? SUBPROTOCOL_V1 : false),
+      handleProtocols: (protocols) => [SUBPROTOCOL_V3, SUBPROTOCOL, SUBPROTOCOL_V1].find((p) => protocols.has(p)) ?? false,
     })
   }
 
@@ -99,19 +119,21 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   }
 
   stats(): RelayStats {
-    const sessions = [...this.sessions]
+    const sessions = [...this.sessions.keys()]
     return {
       sessions: sessions.length,
       streams: sessions.reduce((sum, s) => sum + s.size, 0),
       bufferedBytes: sessions.reduce((sum, s) => sum + s.bufferedBytes, 0),
       outstandingBytes: sessions.reduce((sum, s) => sum + s.outstandingBytes, 0),
       reservedBytes: this.budget.reserved,
+      unacknowledgedBytes: sessions.reduce((sum, s) => sum + s.unacknowledgedBytes, 0),
+      replayReservedBytes: this.replayBudget.reserved,
     }
   }
 
   async close(): Promise<void> {
     clearInterval(this.watchdog)
-    for (const session of this.sessions) session.close(CloseCode.GoingAway, 'relay stopping')
+    for (const session of [...this.sessions.keys()]) this.end(session, CloseCode.GoingAway, 'relay stopping')
     for (const client of this.wss.clients) client.terminate()
     this.server.closeAllConnections()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
@@ -149,47 +171,99 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
   private onSession(ws: WebSocket, req: http.IncomingMessage): void {
     const raw = (ws as unknown as {_socket?: net.Socket})._socket
     raw?.setNoDelay(true)
-    let lastSeen = Date.now()
-    const alive = (): void => {
-      lastSeen = Date.now()
-      this.lastHeartbeat = lastSeen
+    const from = handshakeSource(req, this.trustedProxies)
+    const wanted = ws.protocol === SUBPROTOCOL_V3 ? req.headers[RESUME_HEADER] : undefined
+    const held = typeof wanted === 'string' ? [...this.sessions.keys()].find((s) => s.sessionId === wanted && s.phase !== 'closed') : undefined
+    if (held) {
+      this.log(`tunnel session resumed from ${from}: ${held.size} streams held`)
+      held.reattach(ws)
+      this.watch(held, ws)
+      return
     }
-    alive()
     // One session at a time: a client only opens a new one once it has given up the old one, which
     // may not have noticed yet. Its streams were already reset on the client's side.
-    for (const old of this.sessions) {
+    for (const old of [...this.sessions.keys()]) {
       this.log('tunnel session replaced by a newer one')
-      old.close(CloseCode.Replaced, 'replaced by a newer session')
+      this.end(old, CloseCode.Replaced, 'replaced by a newer session')
     }
     const symmetric = ws.protocol === SUBPROTOCOL_V1
-    const session = new MuxSession(
+    const session: MuxSession = new MuxSession(
       ws,
       {
-        onActivity: alive,
+        onActivity: () => this.seen(session),
         onOpen: (frame) => this.onOpen(session, symmetric, frame.stream, frame.window, frame.target),
         onStreamClosed: (stream, reason) => {
           if (reason) this.log(`stream ${stream.id} closed: ${reason}`)
         },
+        onDetached: () => {
+          this.detachedAt.set(session, Date.now())
+          const graceS = Math.round(this.config.heartbeatTimeoutMs / 1000)
+          this.log(`tunnel connection dropped: holding ${session.size} streams for up to ${graceS} s for the client to resume`)
+        },
+        onResumed: (kept, lost) => {
+          this.detachedAt.delete(session)
+          this.log(`tunnel session resumed: ${kept} streams carry on${lost > 0 ? `, ${lost} reset (the client had ended them)` : ''}`)
+        },
       },
-      {highWater: RELAY_HIGH_WATER},
+      {highWater: RELAY_HIGH_WATER, ...(ws.protocol === SUBPROTOCOL_V3 ? {relaySessionId: newSessionId()} : {})},
     )
-    ws.on('ping', alive)
-    ws.on('pong', alive)
-    this.sessions.add(session)
-    this.log(`tunnel session opened from ${handshakeSource(req, this.trustedProxies)} (${ws.protocol})`)
-    const check = setInterval(() => {
-      if (Date.now() - lastSeen > this.config.heartbeatTimeoutMs) {
-        this.log('tunnel session heartbeat missing: closing it')
-        session.close(CloseCode.HeartbeatTimeout, 'heartbeat timeout')
-        ws.terminate()
-      }
-    }, Math.max(50, Math.min(1000, this.config.heartbeatTimeoutMs / 4)))
-    ws.on('close', () => {
-      clearInterval(check)
-      this.sessions.delete(session)
-      this.log(`tunnel session closed${session.closeReason ? `: ${session.closeReason}` : ''} (${session.size} streams reset)`)
-    })
+    this.log(`tunnel session opened from ${from} (${ws.protocol})`)
+    this.watch(session, ws)
+  }
+
+  /** When each session's client was last heard from, and since when a detached one waits. */
+  private readonly lastSeen = new Map<MuxSession, number>()
+  private readonly detachedAt = new Map<MuxSession, number>()
+
+  private seen(session: MuxSession): void {
+    const now = Date.now()
+    this.lastSeen.set(session, now)
+    this.lastHeartbeat = now
+  }
+
+  /**
+   * Follows `session` on its current WebSocket `ws`: liveness, the end of the WebSocket, and one
+   * watchdog per session that drops a silent WebSocket and ends a session detached for longer than
+   * the heartbeat timeout (the client then is gone, or cannot come back).
+   */
+  private watch(session: MuxSession, ws: WebSocket): void {
+    this.seen(session)
+    ws.on('ping', () => this.seen(session))
+    ws.on('pong', () => this.seen(session))
     ws.on('error', (error) => this.log(`tunnel session error: ${error.message}`))
+    ws.on('close', () => {
+      if (session.phase === 'closed' && this.sessions.has(session)) this.end(session)
+    })
+    if (this.sessions.has(session)) return
+    const timeout = this.config.heartbeatTimeoutMs
+    this.sessions.set(
+      session,
+      setInterval(() => {
+        const now = Date.now()
+        const detached = this.detachedAt.get(session)
+        if (detached !== undefined) {
+          if (now - detached > timeout) this.end(session, CloseCode.HeartbeatTimeout, `not resumed within ${Math.round(timeout / 1000)} s`)
+        } else if (now - (this.lastSeen.get(session) ?? now) > timeout) {
+          this.log('tunnel session heartbeat missing: closing its connection')
+          // A v3 session is held for its client to resume it; older ones end here.
+          if (session.resumable && session.sessionId) session.ws.terminate()
+          else this.end(session, CloseCode.HeartbeatTimeout, 'heartbeat timeout')
+        }
+      }, Math.max(50, Math.min(1000, timeout / 4))),
+    )
+  }
+
+  /** Ends `session` for good: its streams are reset, its WebSocket closed, its watchdog stopped. */
+  private end(session: MuxSession, code?: number, reason?: string): void {
+    if (!this.sessions.has(session)) return
+    const streams = session.size
+    if (code !== undefined) session.close(code, reason)
+    session.ws.terminate()
+    clearInterval(this.sessions.get(session))
+    this.sessions.delete(session)
+    this.lastSeen.delete(session)
+    this.detachedAt.delete(session)
+    this.log(`tunnel session closed${session.closeReason ? `: ${session.closeReason}` : ''} (${streams} streams reset)`)
   }
 
   private onOpen(session: MuxSession, symmetric: boolean, id: number, window: number, target: string): void {
@@ -215,7 +289,11 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       return
     }
     const reservation = this.budget.admit(receive)
-    if (!reservation) {
+    // v3: what the stream keeps for a resume is bounded by a send window from the replay budget.
+    const sendReservation = session.resumable ? this.replayBudget.admit(OPEN_CREDIT) : undefined
+    if (!reservation || (session.resumable && !sendReservation)) {
+      reservation?.release()
+      sendReservation?.release()
       this.refuseOpen(session, id, 'buffer', ResetCode.LimitReached, `the relay's ${this.budget.capacity} bytes of buffer are reserved by the open connections`)
       return
     }
@@ -228,7 +306,7 @@ export class RelayServer extends EventEmitter<RelayServerEvents> {
       lookup: this.policy.lookup,
       ...(this.config.localAddress ? {localAddress: this.config.localAddress} : {}),
     })
-    const stream = session.attach(id, socket, {send: window, receive}, reservation)
+    const stream = session.attach(id, socket, {send: window, receive}, reservation, sendReservation && {sendReservation, sendWindow: OPEN_CREDIT})
     socket.setTimeout(TARGET_CONNECT_TIMEOUT_MS, () => stream.abort(ResetCode.Refused, `${target}: connect timed out`))
     const onConnectError = (error: NodeJS.ErrnoException): void => {
       const lookupFailed = error instanceof TargetLookupFailed

@@ -34,7 +34,16 @@ export class WebSocketLink implements RelayLink {
         if (stream.remoteReset) log(`connection ${stream.id}: ${stream.remoteReset}`)
       },
     })
-    this.connection.on('down', (reason, retryIn) => log(`${reason}; open connections were reset; retrying in ${formatMs(retryIn)}`))
+    this.connection.on('down', (reason, retryIn, holding) =>
+      log(`${reason}; ${holding > 0 ? `holding ${holding} open connection(s) to resume them` : 'open connections were reset'}; retrying in ${formatMs(retryIn)}`),
+    )
+    this.connection.on('resumed', (kept, lost, fresh) =>
+      log(
+        fresh
+          ? `the relay no longer had the tunnel session (it restarted): ${lost} open connection(s) were reset`
+          : `tunnel session resumed: ${kept} open connection(s) carry on${lost > 0 ? `, ${lost} reset (the relay had ended them)` : ''}`,
+      ),
+    )
   }
 
   /** Connects, retrying while the relay boots, until `deadlineMs` passes or `signal` aborts. */

@@ -1,7 +1,9 @@
 // The client's one WebSocket to the relay: connects with the tunnel token (through the environment's
 // HTTP proxy when it names one), pings on a heartbeat and drops the connection when pongs stop, and
 // reconnects with the tunnel's back-off while the listeners keep running. Every stream rides the
-// current session; when it drops, they are reset.
+// current session. When the WebSocket drops, a v3 session is held (local sockets paused) for 3×
+// heartbeat and resumed on the next WebSocket; otherwise (v1/v2, or the relay lost it) its streams
+// are reset.
 import {EventEmitter} from 'node:events'
 import type {LookupFunction} from 'node:net'
 import type net from 'node:net'
@@ -10,7 +12,7 @@ import WebSocket from 'ws'
 
 import {type ProxyRoute, proxyRoute} from '../../api/index.js'
 import {Backoff, type BackoffPolicy, retryUntil} from '../backoff.js'
-import {CloseCode, MAX_FRAME_BYTES, SUBPROTOCOLS} from '../protocol.js'
+import {CloseCode, MAX_FRAME_BYTES, RESUME_HEADER, SUBPROTOCOL_V3, SUBPROTOCOLS} from '../protocol.js'
 import {MuxSession} from '../session.js'
 import type {TunnelStream} from '../stream.js'
 
@@ -42,7 +44,10 @@ export interface RelayConnectionOptions {
 
 export interface RelayConnectionEvents {
   up: [session: MuxSession]
-  down: [reason: string, retryInMs: number]
+  /** `holding`: streams held for a resume (0: the open ones were reset). */
+  down: [reason: string, retryInMs: number, holding: number]
+  /** A held session resumed: `kept` connections carry on, `lost` were reset (all, when `fresh`: the relay had lost it). */
+  resumed: [kept: number, lost: number, fresh: boolean]
   /** The relay refused us for good (401/403) and there is no way to recover: retrying would not help. */
   fatal: [error: RelayHandshakeError]
 }
@@ -68,8 +73,12 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
   private readonly backoff: Backoff
   private retryTimer?: NodeJS.Timeout
   private heartbeatTimer?: NodeJS.Timeout
+  /** Ends a held (detached) session whose relay did not take it back in time. */
+  private graceTimer?: NodeJS.Timeout
   private stopped = false
   private lastError?: Error
+  /** Liveness of the current WebSocket (frames count as much as pongs). */
+  private activity?: () => void
   /** When the next attempt is due while down (for "retrying in" messages). */
   private nextAttemptAt = 0
 
@@ -121,6 +130,7 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
   close(): void {
     this.stopped = true
     clearTimeout(this.retryTimer)
+    clearTimeout(this.graceTimer)
     clearInterval(this.heartbeatTimer)
     this.current?.close(CloseCode.Normal, 'tunnel closed')
     this.ws?.terminate()
@@ -139,10 +149,11 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
       : undefined
     // The local gateway is dialled directly; anything else may have to go through a proxy.
     const route: ProxyRoute | undefined = connectHost ? undefined : await proxyRoute(target)
+    const resume = this.held()?.sessionId
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, SUBPROTOCOLS, {
         ...(route ? {agent: route.agent} : {}),
-        headers: {Authorization: `Bearer ${token}`, ...(connectHost ? {Host: target.hostname} : {})},
+        headers: {Authorization: `Bearer ${token}`, ...(connectHost ? {Host: target.hostname} : {}), ...(resume ? {[RESUME_HEADER]: resume} : {})},
         perMessageDeflate: false,
         maxPayload: MAX_FRAME_BYTES,
         handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000,
@@ -163,6 +174,8 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
         reject(route?.refusal ? new Error(reason) : new RelayHandshakeError(status, `${reason}${where}`))
       })
       ws.once('open', () => {
+        // The relay's first frame (SESSION) may arrive with the upgrade's answer: hold it until adopt() listens.
+        ws.pause()
         settled = true
         resolve(ws)
       })
@@ -174,6 +187,11 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
     })
   }
 
+  /** The session held for a resume, if any. */
+  private held(): MuxSession | undefined {
+    return this.current?.phase === 'detached' ? this.current : undefined
+  }
+
   private adopt(ws: WebSocket): MuxSession {
     this.ws = ws
     this.backoff.reset()
@@ -182,7 +200,20 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
     const seen = (): void => {
       lastSeen = Date.now()
     }
-    const session = new MuxSession(ws, {onActivity: seen, onStreamClosed: this.options.onStreamClosed})
+    let session = this.held()
+    clearTimeout(this.graceTimer)
+    if (session && ws.protocol === SUBPROTOCOL_V3) {
+      session.reattach(ws)
+    } else {
+      // A relay that chose an older protocol cannot resume: what was held is lost.
+      session?.close(CloseCode.Normal, 'the relay cannot resume this tunnel session')
+      session = new MuxSession(ws, {
+        onActivity: () => this.activity?.(),
+        onStreamClosed: this.options.onStreamClosed,
+        onResumed: (kept, lost, fresh) => this.emit('resumed', kept, lost, fresh),
+      })
+    }
+    this.activity = seen
     ws.on('pong', seen)
     ws.on('error', (error) => {
       this.lastError = error
@@ -197,22 +228,38 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
       ws.ping()
     }, this.options.heartbeatMs)
     ws.once('close', (code, reason) => {
+      if (ws !== this.ws) return
       clearInterval(this.heartbeatTimer)
-      if (this.current === session) this.current = undefined
+      const held = session.phase === 'detached'
+      if (this.current === session && !held) this.current = undefined
       if (this.stopped) return
+      if (held) this.holdUntilResumed(session)
       const why = this.lastError?.message ?? (reason.length > 0 ? reason.toString() : `closed with code ${code}`)
       this.scheduleReconnect(`tunnel connection lost: ${why}`)
     })
     this.current = session
+    ws.resume()
     this.emit('up', session)
     return session
+  }
+
+  /** The relay holds a detached session for its heartbeat timeout (3× ours): past that, so do we. */
+  private holdUntilResumed(session: MuxSession): void {
+    clearTimeout(this.graceTimer)
+    const graceMs = this.options.heartbeatMs * 3
+    this.graceTimer = setTimeout(() => {
+      if (this.current !== session || session.phase === 'attached') return
+      this.current = undefined
+      session.close(CloseCode.Normal, `not resumed within ${Math.round(graceMs / 1000)} s`)
+      this.options.log(`could not resume the tunnel session within ${formatSeconds(graceMs)}: open connections were reset`)
+    }, graceMs)
   }
 
   private scheduleReconnect(reason: string): void {
     if (this.stopped) return
     const delay = this.backoff.next()
     this.nextAttemptAt = Date.now() + delay
-    this.emit('down', reason, delay)
+    this.emit('down', reason, delay, this.held()?.size ?? 0)
     clearTimeout(this.retryTimer)
     this.retryTimer = setTimeout(() => void this.attempt(), delay)
   }
@@ -245,4 +292,8 @@ export class RelayConnection extends EventEmitter<RelayConnectionEvents> {
       this.scheduleReconnect(`relay unreachable: ${(error as Error).message}`)
     }
   }
+}
+
+function formatSeconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`
 }
