@@ -31,6 +31,7 @@ describe('private network', () => {
   let bob: UserRecord
   let echo: InstanceRecord
   let web: InstanceRecord
+  let bobsWeb: InstanceRecord
 
   before(async () => {
     fixture = await RuntimeFixture.create()
@@ -38,7 +39,7 @@ describe('private network', () => {
     bob = fixture.user('bob', 13)
     echo = fixture.instance(alice, 'echo')
     web = fixture.instance(alice, 'hello')
-    fixture.instance(bob, 'hello', {name: 'bobs-web'})
+    bobsWeb = fixture.instance(bob, 'hello', {name: 'bobs-web'})
     await fixture.runtime.start(echo.uuid)
     await fixture.runtime.start(web.uuid)
   })
@@ -76,7 +77,7 @@ describe('private network', () => {
     assert.equal(resolveInternal(aliceHosts, `${echo.name}.internal`), echo.private_ip)
     assert.equal(resolveInternal(aliceHosts, `${web.name.toUpperCase()}.internal.`), web.private_ip)
     assert.equal(resolveInternal(aliceHosts, 'bobs-web.internal'), undefined, "bob's names are not in alice's network")
-    assert.equal(resolveInternal(fixture.runtime.hostsFile(bob.uuid), 'bobs-web.internal'), `127.${16 + bob.index}.0.3`)
+    assert.equal(resolveInternal(fixture.runtime.hostsFile(bob.uuid), 'bobs-web.internal'), bobsWeb.private_ip)
     const answer = await httpGet(resolveInternal(aliceHosts, web.name) as string, 8080)
     assert.equal(answer.body, `Hello from ${web.name}\n`)
   })

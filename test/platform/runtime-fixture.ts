@@ -2,6 +2,7 @@
 // (private 127.(16+u).x.y, backend 127.(32+u).x.y), and a Runtime wired to it in a temp dir. As root
 // it claims a uid block from the machine's registry, like the daemon (per-user instance uids), and
 // gives it back on close.
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
@@ -14,13 +15,24 @@ import {Runtime, type RuntimeOptions, type RuntimeTimings} from '../../src/platf
 import {PostgresServers} from '../../src/platform/runtime/servers/postgres-servers.js'
 import type {InstanceRecord, UserRecord} from '../../src/platform/types.js'
 
+/**
+ * Instance addresses, never reused in a process and starting at a random point per process: a test
+ * whose previous fixture's endpoints are still closing, or another test file running beside it with
+ * the same user index, gets other addresses (EADDRINUSE on 127.27.0.1:5432 under load otherwise).
+ */
+let lastAddress = crypto.randomInt(0, 60_000)
+function nextAddress(): number {
+  lastAddress += 1
+  if ((lastAddress & 255) === 0 || (lastAddress & 255) === 255) lastAddress += 2
+  return lastAddress
+}
+
 export class RuntimeFixture {
   readonly records = new Map<string, InstanceRecord>()
   readonly users = new Map<string, UserRecord>()
   readonly stopped: string[] = []
   readonly lines: string[] = []
   readonly runtime: Runtime
-  private sequence = 0
 
   private constructor(
     readonly dataDir: string,
@@ -66,7 +78,7 @@ export class RuntimeFixture {
   }
 
   instance(user: UserRecord, image: string, overrides: Partial<InstanceRecord> = {}): InstanceRecord {
-    const n = ++this.sequence
+    const n = nextAddress()
     const uuid = `00000000-0000-4000-8000-${String(user.index).padStart(4, '0')}${String(n).padStart(8, '0')}`
     const record: InstanceRecord = {
       uuid,
@@ -80,8 +92,8 @@ export class RuntimeFixture {
       restart_policy: 'never',
       scale_to_zero: {policy: 'off'},
       features: [],
-      private_ip: `127.${16 + user.index}.0.${n}`,
-      backend_ip: `127.${32 + user.index}.0.${n}`,
+      private_ip: `127.${16 + user.index}.${n >> 8}.${n & 255}`,
+      backend_ip: `127.${32 + user.index}.${n >> 8}.${n & 255}`,
       ports: [],
       volumes: [],
       state: 'stopped',
