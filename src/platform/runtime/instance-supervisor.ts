@@ -64,10 +64,15 @@ export interface SupervisorOptions {
   mountVolumes(): Promise<VolumeMount[]>
 }
 
+/** How long after reaching `running` the kernel starts forwarding (forwardSoon). */
+const FORWARD_AFTER_RUNNING_MS = 100
+
 export class InstanceSupervisor {
   readonly connections = new ConnectionCount()
   private current: SupervisedState = 'stopped'
   private process: InstanceProcess | undefined
+  /** Kernel forwarding, applied a moment after the instance runs (see `forwardSoon`). */
+  private forwardTimer: NodeJS.Timeout | undefined
   private plan: LaunchPlan | undefined
   private frozen = false
   private stopCause: StopCause | undefined
@@ -126,6 +131,7 @@ export class InstanceSupervisor {
 
   /** Releases what is left (after a stop): timers, endpoints, the console log. */
   async dispose(): Promise<void> {
+    clearTimeout(this.forwardTimer)
     this.restarts.close()
     this.watch?.disarm()
     this.cancelDrain?.()
@@ -212,8 +218,11 @@ export class InstanceSupervisor {
       this.stopped.resolve()
     }
     if (to !== from) this.options.changed()
-    if (to === 'running' && from !== 'running' && this.forwards(record)) this.forward(record)
-    if (from === 'running' && to !== 'running') void this.endpoints.unforward()
+    if (to === 'running' && from !== 'running' && this.forwards(record)) this.forwardSoon()
+    if (from === 'running' && to !== 'running') {
+      clearTimeout(this.forwardTimer)
+      void this.endpoints.unforward()
+    }
     for (const action of after) action()
     return decision
   }
@@ -227,6 +236,22 @@ export class InstanceSupervisor {
    */
   private forwards(record: InstanceRecord): boolean {
     return this.endpoints.canForward && record.scale_to_zero?.policy !== 'idle'
+  }
+
+  /**
+   * Forwarding starts FORWARD_AFTER_RUNNING_MS after the instance runs, not at once: applying it
+   * spawns `nft`, which on the event loop of the connection that woke the instance (or of the API
+   * call that started it) costs that connection's first byte ~15 ms. The endpoints carry connections
+   * meanwhile, as they do in standby.
+   */
+  private forwardSoon(): void {
+    clearTimeout(this.forwardTimer)
+    this.forwardTimer = setTimeout(() => {
+      this.forwardTimer = undefined
+      const record = this.options.record()
+      if (this.current === 'running' && record && this.forwards(record)) this.forward(record)
+    }, FORWARD_AFTER_RUNNING_MS)
+    this.forwardTimer.unref()
   }
 
   private forward(record: InstanceRecord): void {
