@@ -3,7 +3,7 @@
 // table is replaced when a stale one exists and is gone after `remove`. Processes under the block's
 // uids try real connections to real listeners.
 import assert from 'node:assert/strict'
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import net from 'node:net'
@@ -13,21 +13,8 @@ import {after, before, describe, it} from 'node:test'
 
 import {claimUidBlock, LoopbackFirewall, releaseUidBlock, type UidBlock} from '../../src/platform/isolation/index.js'
 import {FIRST_BLOCK_UID} from '../../src/platform/isolation/uid-blocks.js'
-import {kernelIsolationSkip} from './isolation-fixture.js'
+import {connectAs, kernelIsolationSkip} from './isolation-fixture.js'
 
-/** What a process of `uid` gets when it connects to `host:port`: `connected` or the error code. */
-function connectAs(uid: number, host: string, port: number): Promise<string> {
-  const script = `require('net').connect({host: ${JSON.stringify(host)}, port: ${port}})
-    .on('connect', function () { console.log('connected'); this.destroy() })
-    .on('error', (error) => console.log(error.code))`
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script], {uid, gid: uid, stdio: ['ignore', 'pipe', 'inherit']})
-    let out = ''
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
-    child.once('error', reject)
-    child.once('close', () => resolve(out.trim()))
-  })
-}
 
 function listen(host: string): Promise<net.Server> {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 // Shared by the isolation tests: when they can run, the probe image (isolation-probe.mjs, installed
 // where any uid may read it) and asking a probe instance to try something.
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
@@ -44,5 +44,19 @@ export function attempt(probeIp: string, request: Request): Promise<Attempt> {
     })
     req.on('error', reject)
     req.end(JSON.stringify(request))
+  })
+}
+
+/** What a process of `uid` gets when it connects to `host:port`: `connected` or the error code. */
+export function connectAs(uid: number, host: string, port: number): Promise<string> {
+  const script = `require('net').connect({host: ${JSON.stringify(host)}, port: ${port}})
+    .on('connect', function () { console.log('connected'); this.destroy() })
+    .on('error', (error) => console.log(error.code))`
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], {uid, gid: uid, stdio: ['ignore', 'pipe', 'inherit']})
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    child.once('error', reject)
+    child.once('close', () => resolve(out.trim()))
   })
 }

@@ -4,7 +4,7 @@
 // users hold. A real platform with two users; echo and hello instances; clients in this process and
 // in child processes under the users' uids.
 import assert from 'node:assert/strict'
-import {execFileSync, spawn} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -16,7 +16,7 @@ import {UkcClient, createInstance, firstOrThrow, getInstanceMetrics, getInstance
 import type {Instance, InstanceMetrics} from '../../src/api/types.js'
 import {recordedBlock, uidBlock} from '../../src/platform/isolation/index.js'
 import {runPlatform, type RunningPlatform} from '../../src/platform/index.js'
-import {kernelIsolationSkip} from './isolation-fixture.js'
+import {connectAs, kernelIsolationSkip} from './isolation-fixture.js'
 import {httpGet} from './runtime-fixture.js'
 
 /** Polls `check` until it returns something other than undefined/false, or throws after `timeoutMs`. */
@@ -81,19 +81,6 @@ function reachedDirectly(backend: string, client: string): boolean {
   return sockets().some((s) => s.local === backend && s.peer === client)
 }
 
-/** What a process of `uid` gets when it connects to `host:port`: `connected` or the error code. */
-function connectAs(uid: number, host: string, port: number): Promise<string> {
-  const script = `require('net').connect({host: ${JSON.stringify(host)}, port: ${port}})
-    .on('connect', function () { console.log('connected'); this.destroy() })
-    .on('error', (error) => console.log(error.code))`
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script], {uid, gid: uid, stdio: ['ignore', 'pipe', 'inherit']})
-    let out = ''
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
-    child.once('error', reject)
-    child.once('close', () => resolve(out.trim()))
-  })
-}
 
 describe('kernel forwarding of the private network', {skip: kernelIsolationSkip()}, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-forwarding-'))
