@@ -3,6 +3,7 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {ExitCode, type ItemStatus, UkcClient, UkcError, errorForItem, isFailed} from '../api/index.js'
 import {localDir} from '../local/index.js'
 import {isMachineFormat, loadPalette, useColor} from './colour.js'
+import {type ConsoleOutput, ConsoleReader, exitNotice} from './console-reader.js'
 import {canPrompt, prompts} from './interaction.js'
 import {type StopControl, runUntilStopped} from './long-running.js'
 import {OUTPUT_FORMATS, type OutputFormat, loadYaml, renderYaml} from './render.js'
@@ -159,6 +160,30 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       process.exitCode ||= error.exitCode
     }
     return items.filter((item) => !isFailed(item))
+  }
+
+  /**
+   * Prints the console output of `instances` (`--tail`, `--prefix`), then follows it until Ctrl-C
+   * with `follow` (instance logs and service logs alike). Returns what was read, for `--json`.
+   */
+  protected async showConsoles(client: UkcClient, instances: string[], options: {tail: number; prefix: boolean; follow: boolean}): Promise<ConsoleOutput[]> {
+    const {prefix} = options
+    const reader = new ConsoleReader({
+      client,
+      tail: options.tail,
+      prefix,
+      write: (text) => {
+        if (!this.jsonEnabled()) this.out(text)
+      },
+      settle: (items) => this.settleBatch(items),
+      exited: (output, instance) => {
+        for (const line of exitNotice(output, instance, {prefix, bin: this.config.bin})) this.note(line)
+      },
+    })
+    await reader.readHistory(instances)
+    if (options.follow && reader.outputs.length > 0) await this.untilStopped(({signal}) => reader.follow(signal))
+    else reader.flush()
+    return reader.outputs
   }
 
   /** Asks on a TTY (unless `yes`); outside one it never asks and goes ahead, as kraft never asks. */

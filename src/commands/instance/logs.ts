@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand, ConsoleReader, type ConsoleOutput, INSTANCE_TOPICS, commandAliases, exitNotice} from '../../cli/index.js'
+import {BaseCommand, type ConsoleOutput, INSTANCE_TOPICS, commandAliases} from '../../cli/index.js'
 
 export type InstanceLogResult = ConsoleOutput
 
@@ -26,21 +26,6 @@ With several instances each line is prefixed with the instance name.`
   async run(): Promise<InstanceLogResult[]> {
     const ids = [...new Set(this.positional)]
     const prefix = this.flags.prefix ?? ids.length > 1
-    const reader = new ConsoleReader({
-      client: await this.client(),
-      tail: this.flags.tail,
-      prefix,
-      write: (text) => {
-        if (!this.jsonEnabled()) this.out(text)
-      },
-      settle: (items) => this.settleBatch(items),
-      exited: (output, instance) => {
-        for (const line of exitNotice(output, instance, {prefix, bin: this.config.bin})) this.note(line)
-      },
-    })
-    await reader.readHistory(ids)
-    if (this.flags.follow && reader.outputs.length > 0) await this.untilStopped(({signal}) => reader.follow(signal))
-    else reader.flush()
-    return reader.outputs
+    return this.showConsoles(await this.client(), ids, {tail: this.flags.tail, prefix, follow: this.flags.follow})
   }
 }

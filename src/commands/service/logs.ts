@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {getServices} from '../../api/index.js'
-import {BaseCommand, type ConsoleOutput, ConsoleReader, SERVICE_TOPICS, commandAliases, exitNotice} from '../../cli/index.js'
+import {BaseCommand, type ConsoleOutput, SERVICE_TOPICS, commandAliases} from '../../cli/index.js'
 
 export default class ServiceLogs extends BaseCommand<typeof ServiceLogs> {
   static override summary = 'Print the console output of every instance of one or more services.'
@@ -31,22 +31,6 @@ Instances added to a service later (by autoscale, for example) are not picked up
       if (services.length > 0) this.note(`${services.map((s) => s.name).join(', ')}: no instances`)
       return []
     }
-    const {prefix} = this.flags
-    const reader = new ConsoleReader({
-      client,
-      tail: this.flags.tail,
-      prefix,
-      write: (text) => {
-        if (!this.jsonEnabled()) this.out(text)
-      },
-      settle: (items) => this.settleBatch(items),
-      exited: (output, instance) => {
-        for (const line of exitNotice(output, instance, {prefix, bin: this.config.bin})) this.note(line)
-      },
-    })
-    await reader.readHistory(uuids)
-    if (this.flags.follow && reader.outputs.length > 0) await this.untilStopped(({signal}) => reader.follow(signal))
-    else reader.flush()
-    return reader.outputs
+    return this.showConsoles(client, uuids, {tail: this.flags.tail, prefix: this.flags.prefix, follow: this.flags.follow})
   }
 }
