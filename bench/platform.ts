@@ -5,7 +5,7 @@
 //   daemon CPU time per gateway request (Linux)    no goal: unlike req/s it barely moves when other
 //                                                  processes compete for the CPUs
 //   private IP vs the instance's own socket         goal ratio ≥ 0.9 (bulk echo, pgbench -S; platform-private.ts)
-// `npm run bench:platform -- private` runs the private network's part alone.
+// `npm run bench:platform -- <part>` runs one part alone: private, boot, standby or gateway.
 // Bounded: a fixed number of samples and a fixed duration per throughput run. Throughput: a warm-up
 // per side, then direct and gateway alternate ROUNDS times and the medians are compared; the same
 // comparison is printed again with a raw-socket client that costs almost nothing, where the instance
@@ -167,21 +167,22 @@ async function main(): Promise<void> {
   const ca = fs.readFileSync(info.ca, 'utf8')
   const client = new UkcClient({baseUrl: info.url, token: info.users[0].token, ca})
   const lines: string[] = []
+  const only = process.argv[2]
+  const runs = (part: 'private' | 'boot' | 'standby' | 'gateway'): boolean => only === undefined || only === part
   try {
-    lines.push(...(await privateNetworkLines(client, dataDir)))
-    if (process.argv[2] === 'private') return
+    if (runs('private')) lines.push(...(await privateNetworkLines(client, dataDir)))
     // ---- create → running
     const boots: number[] = []
-    for (let i = 0; i < SAMPLES; i++) {
+    for (let i = 0; i < (runs('boot') ? SAMPLES : 0); i++) {
       const start = performance.now()
       const created = firstOrThrow(await createInstance(client, {image: IMAGE, autostart: true, wait_timeout_ms: 10_000}))
       boots.push(performance.now() - start)
       await deleteInstances(client, [created.uuid])
     }
-    lines.push(`create → running p50:           ${p50(boots).toFixed(1)} ms   (goal ≤ 150 ms, ${SAMPLES} samples)`)
+    if (boots.length > 0) lines.push(`create → running p50:           ${p50(boots).toFixed(1)} ms   (goal ≤ 150 ms, ${SAMPLES} samples)`)
 
     // ---- standby → first byte, through the private endpoint
-    for (const stateful of [true, false]) {
+    for (const stateful of runs('standby') ? [true, false] : []) {
       const instance = firstOrThrow(
         await createInstance(client, {image: IMAGE, autostart: true, wait_timeout_ms: 10_000, scale_to_zero: {policy: 'on', cooldown_time_ms: 100, stateful}}),
       )
@@ -195,6 +196,7 @@ async function main(): Promise<void> {
       const goal = stateful ? '(goal ≤ 10 ms)' : ''
       lines.push(`standby → first byte p50 (${stateful ? 'stateful' : 'stateless'}): ${p50(wakes).toFixed(1)} ms ${goal}`.trimEnd())
     }
+    if (!runs('gateway')) return
 
     // ---- gateway HTTPS vs direct HTTP to the instance
     const web = firstOrThrow(
