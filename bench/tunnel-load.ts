@@ -24,6 +24,12 @@ function stat(pid: number): string[] | undefined {
   }
 }
 
+/** CPU seconds (user + system) used so far by `pid` itself. */
+export function ownCpuSeconds(pid: number): number {
+  const fields = stat(pid)
+  return fields ? (Number(fields[11]) + Number(fields[12])) / 100 : 0
+}
+
 /** CPU seconds (user + system) used so far by `pid` and every process below it. */
 export function treeCpuSeconds(pid: number): number {
   const children = new Map<number, number[]>()
