@@ -121,6 +121,15 @@ export class Cli {
     return started
   }
 
+  /** Builds if stale, starts the platform and a running `ukc/echo` named `echo` (port 9000): the tunnel tests' target. */
+  async startWithEcho(): Promise<Started> {
+    await buildIfStale()
+    const started = await this.start()
+    const created = await this.run(['instance', 'create', '--name', 'echo', '--start', '--wait', 'ukc/echo'])
+    if (created.code !== 0) throw new Error(`ukc instance create echo exited ${created.code}:\n${created.stderr}`)
+    return started
+  }
+
   ca(): string {
     return fs.readFileSync(path.join(this.dataDir, 'ca.pem'), 'utf8')
   }

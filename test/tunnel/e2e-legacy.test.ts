@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
-import {Cli, buildIfStale} from '../e2e/platform-harness.js'
+import {Cli} from '../e2e/platform-harness.js'
 import {collect, connect, sha256} from './harness.js'
 import {type TunnelProcess, TunnelProcesses} from './tunnel-process.js'
 
@@ -49,12 +49,7 @@ function commandLines(): Map<number, string[]> {
 }
 
 describe('ukc tunnel legacy mode against the embedded platform', {timeout: 120_000}, () => {
-  before(async () => {
-    await buildIfStale()
-    await cli.start()
-    const created = await cli.run(['instance', 'create', '--name', 'echo', '--start', '--wait', 'ukc/echo'])
-    assert.equal(created.code, 0, created.stderr)
-  })
+  before(() => cli.startWithEcho())
 
   after(async () => {
     tunnels.killAll()

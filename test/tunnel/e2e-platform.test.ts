@@ -13,8 +13,8 @@ import pg from 'pg'
 
 import {clientFor, resolveTarget} from '../../src/cli/target.js'
 import {createRelay, deleteRelay, newRelayCredentials, relayEndpoint} from '../../src/tunnel/index.js'
-import {Cli, buildIfStale, until} from '../e2e/platform-harness.js'
-import {TunnelClient, collect, connect, hashIncoming, sendRandom, sha256, waitFor, within} from './harness.js'
+import {Cli, until} from '../e2e/platform-harness.js'
+import {TunnelClient, collect, connect, hashIncoming, sendRandom, sha256, upgradeStatus, waitFor, within} from './harness.js'
 import {type Ready, type TunnelProcess, TunnelProcesses} from './tunnel-process.js'
 
 interface Instance {
@@ -76,12 +76,7 @@ async function cutWebSocket(tunnel: {client: TunnelClient; logs: string[]}): Pro
 }
 
 describe('ukc tunnel against the embedded platform', {timeout: 600_000}, () => {
-  before(async () => {
-    await buildIfStale()
-    await cli.start()
-    const created = await cli.run(['instance', 'create', '--name', 'echo', '--start', '--wait', 'ukc/echo'])
-    assert.equal(created.code, 0, created.stderr)
-  })
+  before(() => cli.startWithEcho())
 
   after(async () => {
     tunnels.killAll()
@@ -141,27 +136,7 @@ describe('ukc tunnel against the embedded platform', {timeout: 600_000}, () => {
     const {child, ready, exited} = await openTunnel(['0:echo:9000'])
     const info = JSON.parse(fs.readFileSync(path.join(cli.dataDir, 'platform.json'), 'utf8')) as {gateway: {ports: Record<string, number>}}
     const gatewayPort = info.gateway.ports['443'] as number
-    const status = await new Promise<number>((resolve, reject) => {
-      import('node:https').then(({default: https}) => {
-        const req = https.request({
-          host: '127.0.0.1',
-          port: gatewayPort,
-          servername: ready.relay.fqdn,
-          ca: cli.ca(),
-          headers: {host: ready.relay.fqdn, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': crypto.randomBytes(16).toString('base64'), authorization: 'Bearer not-the-token'},
-        })
-        req.on('response', (res) => {
-          res.resume()
-          resolve(res.statusCode ?? 0)
-        })
-        req.on('upgrade', (res, socket) => {
-          socket.destroy()
-          resolve(res.statusCode ?? 101)
-        })
-        req.on('error', reject)
-        req.end()
-      }, reject)
-    })
+    const status = await upgradeStatus({url: `wss://127.0.0.1:${gatewayPort}/`, authorization: 'Bearer not-the-token', tls: {ca: cli.ca(), servername: ready.relay.fqdn}})
     assert.equal(status, 401)
     child.kill('SIGINT')
     assert.equal(await exited, 0)

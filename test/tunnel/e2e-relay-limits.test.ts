@@ -2,58 +2,24 @@
 // as its peer, so the source of a handshake is what the gateway appended to X-Forwarded-For. Ten bad
 // tokens from one address block that address only, and the client with the right token gets back in,
 // even from a blocked address. (The client is the library `ukc tunnel` runs, so the test knows the token.)
-import crypto from 'node:crypto'
-import https from 'node:https'
 import path from 'node:path'
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 
 import {clientFor, resolveTarget} from '../../src/cli/target.js'
 import {createRelay, deleteRelay, newRelayCredentials, relayEndpoint} from '../../src/tunnel/index.js'
-import {Cli, buildIfStale} from '../e2e/platform-harness.js'
-import {TunnelClient, collect, connect, waitFor} from './harness.js'
+import {Cli} from '../e2e/platform-harness.js'
+import {TunnelClient, collect, connect, upgradeStatus as upgrade, waitFor} from './harness.js'
 
 const cli = new Cli()
 
 /** The status of a WebSocket upgrade to `fqdn` through the gateway, sent from the loopback address `from`. */
 function upgradeStatus(gateway: {host: string; port: number}, fqdn: string, token: string, from: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: gateway.host,
-      port: gateway.port,
-      localAddress: from,
-      servername: fqdn,
-      ca: cli.ca(),
-      headers: {
-        host: fqdn,
-        connection: 'Upgrade',
-        upgrade: 'websocket',
-        'sec-websocket-version': '13',
-        'sec-websocket-key': crypto.randomBytes(16).toString('base64'),
-        'sec-websocket-protocol': 'ukc-tunnel.v2',
-        authorization: `Bearer ${token}`,
-      },
-    })
-    req.on('response', (res) => {
-      res.resume()
-      resolve(res.statusCode ?? 0)
-    })
-    req.on('upgrade', (res, socket) => {
-      socket.destroy()
-      resolve(res.statusCode ?? 101)
-    })
-    req.on('error', reject)
-    req.end()
-  })
+  return upgrade({url: `wss://${gateway.host}:${gateway.port}/`, authorization: `Bearer ${token}`, from, tls: {ca: cli.ca(), servername: fqdn}})
 }
 
 describe('relay handshake limits through the gateway', {timeout: 300_000}, () => {
-  before(async () => {
-    await buildIfStale()
-    await cli.start()
-    const created = await cli.run(['instance', 'create', '--name', 'echo', '--start', '--wait', 'ukc/echo'])
-    assert.equal(created.code, 0, created.stderr)
-  })
+  before(() => cli.startWithEcho())
 
   after(() => cli.cleanup())
 

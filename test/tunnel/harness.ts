@@ -6,12 +6,15 @@ import net from 'node:net'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import WebSocket from 'ws'
+
 import {
   type ActiveForward,
   type ForwardSpec,
   type RelayConnection,
   type RelayEndpoint,
   RelayServer,
+  SUBPROTOCOL,
   TunnelListeners,
   WebSocketLink,
   hashToken,
@@ -264,5 +267,33 @@ export function hashIncoming(socket: net.Socket): Promise<{hash: string; bytes: 
     })
     socket.on('error', (e) => (error = e))
     socket.on('close', () => resolve({hash: hash.digest('hex'), bytes, error}))
+  })
+}
+
+/** Where and how an upgrade is attempted: a relay (ws://) or the gateway in front of one (wss://, by SNI). */
+export interface UpgradeAttempt {
+  url: string
+  authorization?: string
+  /** The loopback address to connect from. */
+  from?: string
+  headers?: Record<string, string>
+  /** For wss://: the CA to trust and the name to ask for (also sent as Host). */
+  tls?: {ca: string; servername: string}
+}
+
+/** The HTTP status an upgrade attempt gets: 101 when the WebSocket opened (it is closed at once). */
+export function upgradeStatus(attempt: UpgradeAttempt): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers = {...attempt.headers, ...(attempt.authorization ? {Authorization: attempt.authorization} : {}), ...(attempt.tls ? {Host: attempt.tls.servername} : {})}
+    const ws = new WebSocket(attempt.url, SUBPROTOCOL, {headers, ...(attempt.from ? {localAddress: attempt.from} : {}), ...(attempt.tls ?? {})})
+    ws.on('unexpected-response', (req, res) => {
+      req.destroy()
+      resolve(res.statusCode ?? 0)
+    })
+    ws.on('open', () => {
+      ws.terminate()
+      resolve(101)
+    })
+    ws.on('error', reject)
   })
 }

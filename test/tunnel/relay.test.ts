@@ -10,28 +10,16 @@ import {after, afterEach, describe, it} from 'node:test'
 import WebSocket from 'ws'
 
 import {ResetCode, SUBPROTOCOL} from '../../src/tunnel/index.js'
-import {Fixtures, collect, connect, countPongs, waitFor, within} from './harness.js'
+import {Fixtures, collect, connect, countPongs, upgradeStatus as upgrade, waitFor, within} from './harness.js'
 import {RawSession} from './raw-session.js'
 
 const fx = new Fixtures()
 afterEach(() => fx.closeAll())
 after(() => fx.closeAll())
 
-/** The HTTP status of an upgrade attempt with the given Authorization header, from `from` (a loopback address). */
+/** The status of an upgrade to the relay on `port` with the given Authorization header. */
 function upgradeStatus(port: number, authorization?: string, options: {from?: string; headers?: Record<string, string>} = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const headers = {...options.headers, ...(authorization ? {Authorization: authorization} : {})}
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, SUBPROTOCOL, {headers, ...(options.from ? {localAddress: options.from} : {})})
-    ws.on('unexpected-response', (req, res) => {
-      req.destroy()
-      resolve(res.statusCode ?? 0)
-    })
-    ws.on('open', () => {
-      ws.terminate()
-      resolve(101)
-    })
-    ws.on('error', reject)
-  })
+  return upgrade({url: `ws://127.0.0.1:${port}/`, authorization, ...options})
 }
 
 describe('tunnel relay (child process)', () => {
