@@ -167,7 +167,7 @@ async function main(): Promise<void> {
   ]
   const lines = [
     `ukc tunnel vs ssh -L — ${os.cpus().length} CPU(s), Node ${process.version}, ${sshVersion()}, scale ${SCALE}, median of ${ROUNDS} alternating rounds`,
-    'direct: the private endpoints; ukc tunnel: client → TLS gateway → relay instance → private endpoint; tunnel alone: client → TLS (socat) → relay → target process',
+    'direct: the private IPs (kernel-forwarded to the instance as root, else the private endpoints); ukc tunnel: client → TLS gateway → relay instance → private IP; tunnel alone: client → TLS (socat) → relay → target process',
     '',
     '| metric | direct | ssh -L | ukc tunnel | tunnel alone | ukc/ssh | alone/ssh | goal (ukc/ssh) |',
     '|---|---|---|---|---|---|---|---|',
