@@ -146,8 +146,8 @@ export class Cli {
       }
     }
     // A daemon killed with -9 leaves its volumes mounted (as root): never delete below a mount.
-    const {unmountVolumes} = await import('../../src/platform/index.js')
-    await unmountVolumes(this.dataDir)
+    const {wipeDataDir} = await import('../../src/platform/index.js')
+    if (fs.existsSync(this.dataDir)) await wipeDataDir(this.dataDir)
     fs.rmSync(this.dir, {recursive: true, force: true})
   }
 }

@@ -9,7 +9,7 @@ import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
 
-import {UkcClient, createInstance, firstOrThrow, type Instance} from '../../src/api/index.js'
+import {UkcClient, createInstance, createVolume, deleteVolumes, firstOrThrow, type Instance} from '../../src/api/index.js'
 import {readPlatformInfo, type PlatformInfo} from '../../src/local/info.js'
 import {attempt, installProbe} from './isolation-fixture.js'
 
@@ -70,7 +70,7 @@ describe('an unprivileged platform with two users', {skip: unreadableProject()},
   })
 
   after(async () => {
-    if (info) {
+    if (info && fs.existsSync(path.join(dataDir, 'platform.json'))) {
       const stopped = await ukc(['local', 'stop'])
       if (stopped.code !== 0) process.kill(info.pid, 'SIGKILL') // the daemon this test started
     }
@@ -94,5 +94,32 @@ describe('an unprivileged platform with two users', {skip: unreadableProject()},
     const backend = `127.${Number(web.private_ip?.split('.')[1]) + 16}.${web.private_ip?.split('.').slice(2).join('.')}`
     assert.deepEqual(await attempt(probe.private_ip as string, {op: 'http', host: backend, port: 8080}), {ok: true, data: 'Hello from web\n'})
     assert.deepEqual(await attempt(probe.private_ip as string, {op: 'http', host: web.private_ip as string, port: 8080}), {ok: true, data: 'Hello from web\n'})
+  })
+
+  it('deletes a volume whose files include a read-only directory with files in it', async () => {
+    const client = new UkcClient({baseUrl: info.url, token: info.users[0]!.token, ca: fs.readFileSync(info.ca, 'utf8')})
+    const volume = firstOrThrow(await createVolume(client, {name: 'readonly-tree', size_mb: 16}))
+    // What an instance, running as the platform's user, may leave: a tree it made read-only.
+    const data = path.join(dataDir, 'volumes', volume.uuid, 'data')
+    const locked = path.join(data, 'site')
+    const owner = asRoot ? {uid: NOBODY, gid: NOBODY} : undefined
+    fs.mkdirSync(locked)
+    fs.writeFileSync(path.join(locked, 'index.html'), 'kept read-only')
+    if (owner) for (const made of [locked, path.join(locked, 'index.html')]) fs.chownSync(made, owner.uid, owner.gid)
+    fs.chmodSync(locked, 0o555)
+    firstOrThrow(await deleteVolumes(client, [volume.uuid]))
+    assert.equal(fs.existsSync(path.join(dataDir, 'volumes', volume.uuid)), false, 'its storage is gone')
+  })
+
+  it('`local reset` wipes the data dir with a read-only volume in it (as mounted read-only here: every write bit off)', async () => {
+    const client = new UkcClient({baseUrl: info.url, token: info.users[0]!.token, ca: fs.readFileSync(info.ca, 'utf8')})
+    const volume = firstOrThrow(await createVolume(client, {name: 'readonly-volume', size_mb: 16}))
+    const data = path.join(dataDir, 'volumes', volume.uuid, 'data')
+    fs.writeFileSync(path.join(data, 'fill'), 'x')
+    if (asRoot) fs.chownSync(path.join(data, 'fill'), NOBODY, NOBODY)
+    for (const file of [path.join(data, 'fill'), data]) fs.chmodSync(file, fs.statSync(file).mode & ~0o222)
+    const reset = await ukc(['local', 'reset', '--yes'])
+    assert.equal(reset.code, 0, reset.stderr)
+    assert.deepEqual(fs.readdirSync(dataDir), [], 'nothing is left in the data dir')
   })
 })

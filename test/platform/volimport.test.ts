@@ -14,6 +14,7 @@ import {hashToken} from '../../src/tunnel/index.js'
 import {ImportRefusedError, S_IFDIR, S_IFLNK, S_IFREG, encodeEntryStart, encodeTrailer, runImportSession, scanSource, wireChunks, wireSize} from '../../src/volimport/index.js'
 import {EntryWriter} from '../../src/platform/images/volimport/entry-writer.js'
 import {VolimportServer} from '../../src/platform/images/volimport/server.js'
+import {removeTree} from '../../src/platform/store/remove-tree.js'
 import {Unpacker} from '../../src/platform/images/volimport/unpacker.js'
 
 const AUTH = 'Zq3v9KpR2mX8wT4nL6yB1cF5hJ7dG0sA'
@@ -32,7 +33,7 @@ interface Served {
 const servers: VolimportServer[] = []
 after(async () => {
   await Promise.all(servers.map((s) => s.close()))
-  fs.rmSync(scratch, {recursive: true, force: true})
+  await removeTree(scratch) // a test's source has a read-only directory: rm alone fails unless root
 })
 
 async function serve(options: {timeoutS?: number; volumeBytes?: number} = {}): Promise<Served> {

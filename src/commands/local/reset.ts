@@ -41,10 +41,9 @@ export default class LocalReset extends BaseCommand<typeof LocalReset> {
     await this.confirmDestructive(`Stop the local platform and delete everything in ${dataDir}?`, this.flags.yes)
     const {stopPlatform} = await import('../../local/index.js')
     const info = await stopPlatform(dataDir)
-    // A daemon killed with -9 leaves its volumes mounted below the data dir.
-    const {unmountVolumes} = await import('../../platform/index.js')
-    await unmountVolumes(dataDir)
-    for (const entry of fs.readdirSync(dataDir)) fs.rmSync(path.join(dataDir, entry), {recursive: true, force: true})
+    // A daemon killed with -9 leaves its volumes mounted below the data dir: unmounted first.
+    const {wipeDataDir} = await import('../../platform/index.js')
+    await wipeDataDir(dataDir)
     if (!this.jsonEnabled()) this.out(`${info ? `Stopped the local platform (pid ${info.pid}) and wiped` : 'Wiped'} ${dataDir}`)
     return {dataDir, ...(info ? {stoppedPid: info.pid} : {}), wiped: true}
   }

@@ -10,6 +10,7 @@ import {NotFoundError} from '../../api/errors.js'
 import type {UidBlock} from '../isolation/uid-blocks.js'
 import {writeHostsFile} from '../network/hosts-file.js'
 import type {AddressAdmission} from '../network/instance-endpoints.js'
+import {removeTree} from '../store/remove-tree.js'
 import type {BackendAddress, ConnectionTracker, InstanceRecord, InstanceState, Logger, UserRecord} from '../types.js'
 import type {VolumeMount} from '../volumes/index.js'
 import {BuiltinPrograms, PROGRAMS_DIR} from './builtin-programs.js'
@@ -113,7 +114,7 @@ export class Runtime implements ConnectionTracker {
       await supervisor.remove().catch((error: Error) => this.options.log(`remove ${uuid}: ${error.message}`))
       this.supervisors.delete(uuid)
     }
-    fs.rmSync(this.instanceDir(uuid), {recursive: true, force: true})
+    await removeTree(this.instanceDir(uuid))
   }
 
   /** Platform stop: every process stopped gracefully; the records keep `desired`. */

@@ -11,6 +11,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 import {platformIsPrivileged, type RunAs} from '../runtime/identity.js'
+import {removeTree} from '../store/remove-tree.js'
 import type {Logger} from '../types.js'
 import {ext4Tools, formatImage, mountImage, remount} from './ext4-image.js'
 import {mountAt, runMountTool, unmountAllUnder} from './mount-table.js'
@@ -78,7 +79,7 @@ export class VolumeStorage {
     return this.serial(uuid, async () => {
       const dir = path.join(this.root, uuid)
       await unmountAllUnder(dir, this.options.log)
-      await fs.promises.rm(dir, {recursive: true, force: true})
+      await removeTree(dir)
       await fs.promises.mkdir(dir, {mode: this.privileged ? 0o711 : 0o700})
       await fs.promises.mkdir(this.dataOf(uuid), {mode: 0o700})
       if (this.backend === 'directory') return
@@ -125,7 +126,7 @@ export class VolumeStorage {
   destroy(uuid: string): Promise<void> {
     return this.serial(uuid, async () => {
       await this.releaseNow(uuid)
-      await fs.promises.rm(path.join(this.root, uuid), {recursive: true, force: true})
+      await removeTree(path.join(this.root, uuid))
     })
   }
 
@@ -134,7 +135,7 @@ export class VolumeStorage {
     const unmounted = await unmountAllUnder(this.root, this.options.log)
     if (unmounted.length > 0) this.options.log(`unmounted ${unmounted.length} volume mount(s) left by the previous daemon`)
     for (const name of await fs.promises.readdir(this.root)) {
-      if (!known.has(name)) await fs.promises.rm(path.join(this.root, name), {recursive: true, force: true})
+      if (!known.has(name)) await removeTree(path.join(this.root, name))
     }
   }
 
