@@ -10,6 +10,14 @@ import {OutgoingData} from './data-batch.js'
 import {type ResumeEntry, ResetCode, type StreamWindows, describeReset, encodeData, encodeEof, encodeRst, encodeWindow} from './protocol.js'
 import {ReplayBuffer} from './replay-buffer.js'
 
+/**
+ * Credit below this many bytes (and below a quarter of the window) waits up to CREDIT_DELAY_MS before
+ * its WINDOW frame, as TCP delays its acks. Held back, it leaves the peer three quarters of its window,
+ * and at least 3 KiB of the relay's first replay window (OPEN_CREDIT, 4 KiB): the peer never stalls.
+ */
+const SMALL_CREDIT_BYTES = 1024
+const CREDIT_DELAY_MS = 20
+
 /** What a stream needs from its session. */
 export interface StreamSession {
   /** Sends one encoded frame; `done` runs once it has been handed to the kernel (or failed). */
@@ -58,6 +66,8 @@ export class TunnelStream {
   private unflushed = 0
   /** Bytes flushed to the socket since credit was last returned. */
   private toCredit = 0
+  /** Returns small credit a moment after the last write (returnHeldCredit). */
+  private creditTimer?: NodeJS.Timeout
   private eofSent = false
   private eofReceived = false
   private resetReceived = false
@@ -180,15 +190,31 @@ export class TunnelStream {
       this.toCredit += length
       // Batch credit so a bulk transfer costs one WINDOW frame per quarter window, not per chunk.
       const bulk = this.toCredit >= this.receiveWindow / 4
-      if (bulk || this.unflushed === 0) {
-        // A stream that moves a quarter of its window at a time may use a larger one, if the budget allows.
-        const more = bulk ? (this.reservation?.grow(this.receiveWindow) ?? 0) : 0
-        this.receiveWindow += more
-        this.granted += this.toCredit + more
-        this.session.send(encodeWindow(this.id, this.toCredit + more, this.replay ? this.received : undefined))
-        this.toCredit = 0
+      if (bulk) this.returnCredit(true)
+      else if (this.unflushed === 0) {
+        // Everything is written: return credit now when it is worth a frame, else a moment later,
+        // so that request/response traffic does not answer every small message with a WINDOW.
+        if (this.toCredit >= SMALL_CREDIT_BYTES) this.returnCredit(false)
+        else this.creditTimer ??= setTimeout(this.returnHeldCredit, CREDIT_DELAY_MS)
       }
     })
+  }
+
+  private readonly returnHeldCredit = (): void => {
+    this.creditTimer = undefined
+    if (!this.released && this.toCredit > 0) this.returnCredit(false)
+  }
+
+  /** Sends the credit (and, in v3, the acknowledgement) held so far; `grow` may enlarge the window. */
+  private returnCredit(grow: boolean): void {
+    if (this.creditTimer) clearTimeout(this.creditTimer)
+    this.creditTimer = undefined
+    // A stream that moves a quarter of its window at a time may use a larger one, if the budget allows.
+    const more = grow ? (this.reservation?.grow(this.receiveWindow) ?? 0) : 0
+    this.receiveWindow += more
+    this.granted += this.toCredit + more
+    this.session.send(encodeWindow(this.id, this.toCredit + more, this.replay ? this.received : undefined))
+    this.toCredit = 0
   }
 
   onEof(): void {
@@ -323,6 +349,8 @@ export class TunnelStream {
     }
     this.lingering = false
     this.released = true
+    if (this.creditTimer) clearTimeout(this.creditTimer)
+    this.creditTimer = undefined
     this.outgoing.drop()
     this.sendReservation?.release()
     this.reservation?.release()
