@@ -4,6 +4,8 @@
 // app socket) and on the relay (target socket, with a receive window reserved from its budget).
 // In a resumable (v3) session it also keeps what it sent until the peer acknowledges it, so that after
 // a dropped WebSocket it sends again exactly what the peer is missing (resumeFrom).
+// Longer than ~350 lines: both directions, their credit and the resume replay share one stream's state
+// (the bytes received, granted and acknowledged); split apart, each half would reach into the other.
 import type net from 'node:net'
 
 import {OutgoingData} from './data-batch.js'
