@@ -2,4 +2,3 @@
 export {CERTIFICATES_DIR, MAX_USERS, SPECS_DIR, STATE_FILE, Store, USER_NAME} from './store.js'
 export {StateFile} from './state-file.js'
 export {writeFileDurably, writeFileDurablySync} from './durable-file.js'
-export {removeTree} from './remove-tree.js'
