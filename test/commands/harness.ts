@@ -10,8 +10,12 @@ import {nock} from '../setup.js'
 
 export {nock}
 
-process.env.UKC_CONFIG_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-cmd-test-'))
-process.env.UKC_DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-cmd-data-'))
+const tempDirs = [fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-cmd-test-')), fs.mkdtempSync(path.join(os.tmpdir(), 'ukc-cmd-data-'))]
+;[process.env.UKC_CONFIG_DIR, process.env.UKC_DATA_DIR] = tempDirs
+// Each test file runs in a process of its own: its temp dirs go when it exits.
+process.once('exit', () => {
+  for (const dir of tempDirs) fs.rmSync(dir, {recursive: true, force: true})
+})
 for (const name of ['UKC_METRO', 'UKC_TOKEN', 'UKC_PROFILE', 'UKC_OUTPUT', 'UNIKRAFTCLOUD_TOKEN', 'KRAFTCLOUD_TOKEN', 'KC_TOKEN', 'UNIKRAFTCLOUD_METRO', 'KRAFTCLOUD_METRO', 'KC_METRO']) {
   delete process.env[name]
 }
