@@ -204,10 +204,15 @@ export async function within<T>(promise: Promise<T>, timeoutMs: number, what: st
   }
 }
 
-/** Counts the pongs the relay sends back on the client's current WebSocket: each proves it was alive. */
-export function countPongs(client: TunnelClient): () => number {
+/**
+ * Counts the pongs the relay sends back on the client's live WebSocket: each proves it was alive.
+ * Waits for the session to be live first: right after a reconnection it is still resuming (no
+ * session yet), and counting on nothing would count 0 until a test times out.
+ */
+export async function countPongs(client: TunnelClient): Promise<() => number> {
+  const session = await waitFor(() => client.relay.session, 30_000, () => 'a live tunnel session to count pongs on')
   let pongs = 0
-  client.relay.session?.ws.on('pong', () => pongs++)
+  session.ws.on('pong', () => pongs++)
   return () => pongs
 }
 

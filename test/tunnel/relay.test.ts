@@ -71,7 +71,7 @@ describe('tunnel relay (child process)', () => {
       client.relay.session?.ws.terminate()
       await waitFor(() => logs.includes('tunnel connection restored'), 30_000, () => logs.join('\n'))
       // ...and the relay keeps answering past its 3 s heartbeat timeout: 30 pongs, at least 150 ms apart.
-      const pongs = countPongs(client)
+      const pongs = await countPongs(client)
       await waitFor(() => pongs() >= 30, 60_000, () => `30 pongs (got ${pongs()}); relay said:\n${relay.output()}`)
       assert.equal(relay.child.exitCode, null)
       const socket = await connect(ports[0] as number)
@@ -144,7 +144,7 @@ describe('tunnel relay (child process)', () => {
     const {client} = await fx.client(relay, [{target: `127.0.0.1:${echo.port}`}], {heartbeatMs: 150})
     // While the client pings, the relay stays up well past its timeout: it answers 30 pings in a row,
     // which the client sends at least 150 ms apart (over 4 s).
-    const pongs = countPongs(client)
+    const pongs = await countPongs(client)
     await waitFor(() => pongs() >= 30, 60_000, () => `30 pongs (got ${pongs()}); relay said:\n${relay.output()}`)
     assert.equal(relay.child.exitCode, null)
     client.relay.close() // the client goes away (as if killed): no more heartbeats

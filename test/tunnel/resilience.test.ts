@@ -98,7 +98,7 @@ describe('tunnel resilience', () => {
     // Pings every 100 ms: the hop never sees 1 s of silence.
     const {client, local} = await tunnelVia(hop.port, relay.token, `127.0.0.1:${echo.port}`, 100)
     const session = client.relay.session
-    const pongs = countPongs(client)
+    const pongs = await countPongs(client)
     const socket = await connect(local)
     const got = collect(socket)
     socket.write('before ')
