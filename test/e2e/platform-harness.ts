@@ -152,6 +152,19 @@ export class Cli {
   }
 }
 
+/**
+ * An HTTP server that answers each request after 100 ms and exits at once on SIGTERM, as many apps
+ * do: requests are in flight most of the time, and only the platform's drain keeps them from being cut.
+ */
+export const SLOW_SERVER = `
+const http = require('node:http')
+http.createServer((req, res) => {
+  req.resume()
+  setTimeout(() => res.end('slow from ' + process.env.UKC_INSTANCE_NAME + '\\n'), 100)
+}).listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST)
+process.on('SIGTERM', () => process.exit(0))
+`
+
 /** Polls `check` until it returns a value (not undefined) or the deadline passes. */
 export async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs

@@ -8,20 +8,8 @@ import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import type {AutoscaleConfig, Image, Instance, InstanceMetrics, ServiceGroup} from '../../src/api/types.js'
-import {Cli, type Started, buildIfStale, until} from './platform-harness.js'
+import {Cli, SLOW_SERVER, type Started, buildIfStale, until} from './platform-harness.js'
 
-/**
- * An HTTP server that answers each request after 100 ms and exits at once on SIGTERM, as many apps
- * do: requests are in flight most of the time, and only the platform's drain keeps them from being cut.
- */
-const SLOW_SERVER = `
-const http = require('node:http')
-http.createServer((req, res) => {
-  req.resume()
-  setTimeout(() => res.end('slow from ' + process.env.UKC_INSTANCE_NAME + '\\n'), 100)
-}).listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST)
-process.on('SIGTERM', () => process.exit(0))
-`
 
 /** Clients that each send one request at a time over keep-alive through the gateway, until stopped. */
 class RequestLoop {

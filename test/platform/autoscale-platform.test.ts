@@ -11,17 +11,8 @@ import {after, before, describe, it} from 'node:test'
 
 import {UkcClient, addAutoscalePolicy, createAutoscale, createInstance, createService, getServices} from '../../src/api/index.js'
 import {runPlatform, type RunningPlatform} from '../../src/platform/index.js'
-import {until} from '../e2e/platform-harness.js'
+import {SLOW_SERVER, until} from '../e2e/platform-harness.js'
 
-/** An HTTP server that answers each request after 100 ms: requests stay in flight long enough to be seen. */
-const SLOW_SERVER = `
-const http = require('node:http')
-http.createServer((req, res) => {
-  req.resume()
-  setTimeout(() => res.end('slow from ' + process.env.UKC_INSTANCE_NAME + '\\n'), 100)
-}).listen(Number(process.env.PORT), process.env.UKC_LISTEN_HOST)
-process.on('SIGTERM', () => process.exit(0))
-`
 
 describe('autoscale on the platform', () => {
   let dir: string
